@@ -1,0 +1,76 @@
+"""JWTs (HS256) and the secret they are signed with."""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+import jwt
+
+log = logging.getLogger("wamulti.security")
+
+ALGORITHM = "HS256"
+SECRET_FILE = "jwt_secret"
+
+
+class InvalidToken(Exception):
+    """The token cannot be trusted; the message is safe to show."""
+
+
+def load_or_create_secret(data_dir: str | os.PathLike[str]) -> str:
+    """The secret kept in ``<data_dir>/jwt_secret`` (mode 0600), made at first start."""
+    path = Path(data_dir) / SECRET_FILE
+    if path.exists():
+        secret = path.read_text(encoding="ascii").strip()
+        if len(secret) >= 32:
+            return secret
+        log.warning("%s is too short; making a new secret (existing tokens stop working)", path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(secret + "\n")
+    os.chmod(path, 0o600)
+    log.info("generated a JWT secret in %s", path)
+    return secret
+
+
+class TokenService:
+    def __init__(self, secret: str, ttl_seconds: int) -> None:
+        self._secret = secret
+        self.ttl_seconds = ttl_seconds
+
+    def issue(self, user: dict[str, Any]) -> str:
+        now = int(time.time())
+        claims = {
+            "sub": str(user["id"]),
+            "role": user["role"],
+            "ver": int(user.get("token_version", 0)),
+            "iat": now,
+            "nbf": now,
+            "exp": now + self.ttl_seconds,
+        }
+        return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
+
+    def decode(self, token: str) -> dict[str, Any]:
+        """The claims of a valid token; InvalidToken otherwise (alg none and others refused)."""
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[ALGORITHM],
+                options={"require": ["sub", "exp", "iat"]},
+                leeway=5,
+            )
+        except jwt.ExpiredSignatureError:
+            raise InvalidToken("The token has expired.") from None
+        except jwt.PyJWTError:
+            raise InvalidToken("The token is not valid.") from None
+        try:
+            claims["sub"] = int(claims["sub"])
+        except (TypeError, ValueError):
+            raise InvalidToken("The token is not valid.") from None
+        return claims

@@ -1,0 +1,156 @@
+"""The application: config and plugins in, a listening Tornado server out.
+
+No module-level state: tests build as many apps as they like.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any, Mapping
+
+import pluggy
+import tornado.httpserver
+import tornado.netutil
+import tornado.web
+
+from server import access
+from server.config import Config, load_core, read_file, validate_plugin_sections
+from server.db import Database, open_database, redact_url
+from server.db.migrations import CORE_SQL, migrate
+from server.handlers import BaseHandler, NotFoundHandler, access_log
+from server.plugins import BUILTINS, call_hook, make_plugin_manager
+
+log = logging.getLogger("wamulti")
+
+
+def build_app(
+    config_path: str | os.PathLike[str] | None = None,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    entry_points: bool = True,
+) -> WamultiApp:
+    """Read and validate the configuration, register the plugins, return an app not yet started.
+
+    ``overrides`` are merged over the file section by section (tests use them).
+    """
+    raw = read_file(config_path)
+    for key, value in (overrides or {}).items():
+        if isinstance(value, dict) and isinstance(raw.get(key), dict):
+            raw[key] = {**raw[key], **value}
+        else:
+            raw[key] = value
+    core, merged = load_core(raw, environ)
+    pm = make_plugin_manager(core.plugins, entry_points=entry_points)
+    schemas: dict[str, type] = {}
+    for result in pm.hook.config_schema():
+        schemas.update(result or {})
+    config = validate_plugin_sections(core, merged, schemas, tolerated=BUILTINS, environ=environ)
+    return WamultiApp(config, pm)
+
+
+class WamultiApp:
+    """One wamulti server: its config, plugins, database and (once started) HTTP server."""
+
+    def __init__(self, config: Config, plugins: pluggy.PluginManager) -> None:
+        self.config = config
+        self.plugins = plugins
+        self.db: Database | None = None
+        self.events: Any = None
+        self.state: dict[str, Any] = {}
+        self.routes: list[tuple[Any, ...]] = []
+        self.tornado_app: tornado.web.Application | None = None
+        self.http_server: tornado.httpserver.HTTPServer | None = None
+        self.port: int | None = None
+        self.started_monotonic = time.monotonic()
+        self._opened = False
+
+    @property
+    def data_dir(self) -> Path:
+        return Path(self.config.data_dir)
+
+    @property
+    def uptime_seconds(self) -> float:
+        return time.monotonic() - self.started_monotonic
+
+    async def open(self) -> None:
+        """Open the database and apply pending migrations (all the CLI needs)."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        db_cfg = self.config.database
+        self.db = open_database(db_cfg.url, pool_size=db_cfg.pool_size, connect_timeout=db_cfg.connect_timeout)
+        await self.db.connect()
+        log.info("database: %s", redact_url(db_cfg.url))
+        applied = await migrate(self.db, self.migration_sources())
+        if applied:
+            log.info("applied %d migration(s)", len(applied))
+        self._opened = True
+
+    def migration_sources(self) -> list[tuple[str, Path]]:
+        dialect = self.db.dialect
+        sources = [("core", CORE_SQL / dialect)]
+        for name, plugin in self.plugins.list_name_plugin():
+            impl = getattr(plugin, "register_migrations", None)
+            folder = impl(dialect=dialect) if impl else None
+            if folder:
+                sources.append((name, Path(folder)))
+        return sources
+
+    def collect_routes(self) -> list[tuple[Any, ...]]:
+        from server.health import default_handlers
+
+        routes: list[tuple[Any, ...]] = list(default_handlers)
+        for result in self.plugins.hook.register_routes(app=self):
+            routes.extend(result or [])
+        patterns = [r[0] for r in routes]
+        dupes = sorted({p for p in patterns if patterns.count(p) > 1})
+        if dupes:
+            raise RuntimeError(f"two plugins register the same route: {', '.join(dupes)}")
+        access.check_handlers([(r[0], r[1]) for r in routes], BaseHandler)
+        return routes
+
+    def make_tornado_app(self) -> tornado.web.Application:
+        self.routes = self.collect_routes()
+        return tornado.web.Application(
+            self.routes,
+            wamulti=self,
+            default_handler_class=NotFoundHandler,
+            log_function=access_log,
+            websocket_ping_interval=20,
+            websocket_ping_timeout=30,
+            websocket_max_message_size=self.config.server.max_body_bytes,
+        )
+
+    async def start(self, *, port: int | None = None, host: str | None = None) -> None:
+        """Open, run start-up hooks, and listen. ``port=0`` picks a free port."""
+        if not self._opened:
+            await self.open()
+        self.tornado_app = self.make_tornado_app()
+        await call_hook(self.plugins, "startup", app=self)
+        host = host if host is not None else self.config.server.host
+        port = port if port is not None else self.config.server.port
+        sockets = tornado.netutil.bind_sockets(port, host)
+        self.http_server = tornado.httpserver.HTTPServer(
+            self.tornado_app,
+            xheaders=self.config.server.xheaders,
+            max_body_size=self.config.server.max_body_bytes * 4,
+            idle_connection_timeout=75,
+        )
+        self.http_server.add_sockets(sockets)
+        self.port = sockets[0].getsockname()[1]
+        log.info("listening on http://%s:%d", host, self.port)
+
+    async def stop(self) -> None:
+        """Stop accepting, run shutdown hooks (closing every browser), close the database."""
+        if self.http_server is not None:
+            self.http_server.stop()
+            await self.http_server.close_all_connections()
+            self.http_server = None
+        if self.tornado_app is not None:
+            await call_hook(self.plugins, "shutdown", app=self)
+            self.tornado_app = None
+        if self.db is not None:
+            await self.db.close()
+            self.db = None
+        self._opened = False

@@ -1,0 +1,137 @@
+"""One small async database interface, two backends.
+
+SQL is written once with ``?`` placeholders; each backend adapts it. Rows come
+back as plain dicts. Dialect-specific SQL lives in migrations, plus
+:meth:`Database.upsert`, which builds the one statement that differs.
+"""
+from __future__ import annotations
+
+import abc
+import contextlib
+from dataclasses import dataclass
+from typing import Any, AsyncIterator, Sequence
+from urllib.parse import unquote, urlparse
+
+Params = Sequence[Any]
+
+
+class DatabaseError(Exception):
+    """Base of the errors the backends raise instead of driver errors."""
+
+
+class DatabaseUnavailable(DatabaseError):
+    """The database does not answer (stopped, unreachable, too busy)."""
+
+
+class IntegrityError(DatabaseError):
+    """A unique or foreign key constraint refused the statement."""
+
+
+@dataclass(frozen=True)
+class Result:
+    rowcount: int
+    lastrowid: int | None
+
+
+class Queries(abc.ABC):
+    """What both a database and one of its transactions can do."""
+
+    @abc.abstractmethod
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[dict[str, Any]]: ...
+
+    @abc.abstractmethod
+    async def execute(self, sql: str, params: Params = ()) -> Result: ...
+
+    async def fetch_one(self, sql: str, params: Params = ()) -> dict[str, Any] | None:
+        rows = await self.fetch_all(sql, params)
+        return rows[0] if rows else None
+
+    async def fetch_value(self, sql: str, params: Params = ()) -> Any:
+        row = await self.fetch_one(sql, params)
+        return None if row is None else next(iter(row.values()))
+
+    dialect: str = ""
+
+    async def upsert(
+        self, table: str, values: dict[str, Any], keys: Sequence[str], update: Sequence[str]
+    ) -> Result:
+        """Insert a row, or update ``update`` columns of the row with the same ``keys``."""
+        cols = list(values)
+        placeholders = ", ".join("?" for _ in cols)
+        head = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({placeholders})"
+        if self.dialect == "mysql":
+            sets = ", ".join(f"{c} = VALUES({c})" for c in update) or f"{keys[0]} = {keys[0]}"
+            sql = f"{head} ON DUPLICATE KEY UPDATE {sets}"
+        else:
+            sets = ", ".join(f"{c} = excluded.{c}" for c in update)
+            tail = f"DO UPDATE SET {sets}" if update else "DO NOTHING"
+            sql = f"{head} ON CONFLICT ({', '.join(keys)}) {tail}"
+        return await self.execute(sql, [values[c] for c in cols])
+
+
+class Database(Queries):
+    backend: str = ""
+
+    @abc.abstractmethod
+    async def connect(self) -> None: ...
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+    @abc.abstractmethod
+    def transaction(self) -> contextlib.AbstractAsyncContextManager[Queries]: ...
+
+    @abc.abstractmethod
+    def pool_info(self) -> dict[str, Any]: ...
+
+    async def ping(self) -> None:
+        await self.fetch_value("SELECT 1")
+
+    @contextlib.asynccontextmanager
+    async def migration_lock(self) -> AsyncIterator[None]:
+        """Held while migrations run, so two processes never apply the same file."""
+        yield
+
+
+def parse_url(url: str) -> dict[str, Any]:
+    """Split a ``sqlite:///path`` or ``mysql://user:pass@host:port/db`` URL."""
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        # sqlite:///relative/path and sqlite:////absolute/path, as SQLAlchemy spells them.
+        path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else ""
+        if not path:
+            raise ValueError("a SQLite URL is sqlite:///relative/path or sqlite:////absolute/path")
+        return {"backend": "sqlite", "path": path}
+    if parsed.scheme == "mysql":
+        if not parsed.hostname:
+            raise ValueError("a MySQL URL is mysql://user:password@host:3306/database")
+        return {
+            "backend": "mysql",
+            "host": parsed.hostname,
+            "port": parsed.port or 3306,
+            "user": unquote(parsed.username or "root"),
+            "password": unquote(parsed.password or ""),
+            "db": parsed.path.lstrip("/") or None,
+        }
+    raise ValueError(f"unsupported database scheme {parsed.scheme!r} (use sqlite:// or mysql://)")
+
+
+def redact_url(url: str) -> str:
+    """The URL without its password, for logs and the admin stats."""
+    parsed = urlparse(url)
+    if parsed.password:
+        netloc = parsed.netloc.replace(f":{parsed.password}@", ":***@")
+        return parsed._replace(netloc=netloc).geturl()
+    return url
+
+
+def open_database(url: str, *, pool_size: int = 10, connect_timeout: float = 5.0) -> Database:
+    """A Database for ``url``, not yet connected."""
+    info = parse_url(url)
+    if info["backend"] == "sqlite":
+        from server.db.sqlite import SQLiteDatabase
+
+        return SQLiteDatabase(info["path"])
+    from server.db.mysql import MySQLDatabase
+
+    return MySQLDatabase(info, pool_size=pool_size, connect_timeout=connect_timeout)

@@ -1,0 +1,140 @@
+"""The production backend: an aiomysql connection pool (MySQL 8, MariaDB 10.6+)."""
+from __future__ import annotations
+
+import contextlib
+from typing import Any, AsyncIterator
+
+import aiomysql
+import pymysql
+
+from server.db import Database, DatabaseUnavailable, IntegrityError, Params, Queries, Result
+
+# Client error codes that mean "the server is gone", not "the query is wrong".
+_GONE = {2002, 2003, 2005, 2006, 2013, 2014, 2045, 2055, 1040, 1053, 1205}
+
+
+def _adapt(sql: str) -> str:
+    """Turn our ``?`` placeholders into pymysql's ``%s`` (escaping literal ``%``)."""
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+def _translate(exc: Exception) -> Exception:
+    if isinstance(exc, pymysql.err.IntegrityError):
+        return IntegrityError(str(exc.args[1] if len(exc.args) > 1 else exc))
+    if isinstance(exc, (pymysql.err.OperationalError, pymysql.err.InterfaceError)):
+        code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+        if code is None or code in _GONE:
+            return DatabaseUnavailable("the database does not answer")
+    if isinstance(exc, (ConnectionError, OSError, TimeoutError)):
+        return DatabaseUnavailable("the database does not answer")
+    return exc
+
+
+class _Conn(Queries):
+    dialect = "mysql"
+
+    def __init__(self, conn: aiomysql.Connection) -> None:
+        self._conn = conn
+
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
+        async with self._conn.cursor(aiomysql.DictCursor) as cur:
+            await cur.execute(_adapt(sql), tuple(params))
+            return list(await cur.fetchall())
+
+    async def execute(self, sql: str, params: Params = ()) -> Result:
+        async with self._conn.cursor() as cur:
+            await cur.execute(_adapt(sql), tuple(params))
+            return Result(cur.rowcount, cur.lastrowid)
+
+
+class MySQLDatabase(Database):
+    backend = "mysql"
+    dialect = "mysql"
+
+    def __init__(self, info: dict[str, Any], *, pool_size: int = 10, connect_timeout: float = 5.0) -> None:
+        self._info = info
+        self._pool_size = pool_size
+        self._connect_timeout = connect_timeout
+        self._pool: aiomysql.Pool | None = None
+
+    async def connect(self) -> None:
+        try:
+            self._pool = await aiomysql.create_pool(
+                host=self._info["host"],
+                port=self._info["port"],
+                user=self._info["user"],
+                password=self._info["password"],
+                db=self._info["db"],
+                minsize=1,
+                maxsize=self._pool_size,
+                autocommit=True,
+                charset="utf8mb4",
+                connect_timeout=self._connect_timeout,
+                pool_recycle=3600,
+                init_command="SET time_zone = '+00:00'",
+            )
+        except Exception as exc:  # noqa: BLE001 - every driver error means the same here
+            raise DatabaseUnavailable(f"cannot connect to MySQL at {self._info['host']}:{self._info['port']}: {exc}") from None
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            await self._pool.wait_closed()
+            self._pool = None
+
+    @contextlib.asynccontextmanager
+    async def _acquire(self) -> AsyncIterator[aiomysql.Connection]:
+        if self._pool is None:
+            raise DatabaseUnavailable("the database is closed")
+        try:
+            conn = await self._pool.acquire()
+        except Exception as exc:  # noqa: BLE001
+            raise _translate(exc) from exc
+        try:
+            yield conn
+        except Exception as exc:
+            translated = _translate(exc)
+            if isinstance(translated, DatabaseUnavailable):
+                conn.close()  # a broken connection must not go back into the pool
+            if translated is exc:
+                raise
+            raise translated from exc
+        finally:
+            self._pool.release(conn)
+
+    async def fetch_all(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
+        async with self._acquire() as conn:
+            return await _Conn(conn).fetch_all(sql, params)
+
+    async def execute(self, sql: str, params: Params = ()) -> Result:
+        async with self._acquire() as conn:
+            return await _Conn(conn).execute(sql, params)
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Queries]:
+        async with self._acquire() as conn:
+            await conn.begin()
+            try:
+                yield _Conn(conn)
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    await conn.rollback()
+                raise
+            else:
+                await conn.commit()
+
+    @contextlib.asynccontextmanager
+    async def migration_lock(self) -> AsyncIterator[None]:
+        async with self._acquire() as conn:
+            got = await _Conn(conn).fetch_value("SELECT GET_LOCK('wamulti_migrations', 60)")
+            if got != 1:
+                raise DatabaseUnavailable("another process holds the migration lock")
+            try:
+                yield
+            finally:
+                await _Conn(conn).fetch_value("SELECT RELEASE_LOCK('wamulti_migrations')")
+
+    def pool_info(self) -> dict[str, Any]:
+        if self._pool is None:
+            return {"size": 0, "free": 0, "maxsize": self._pool_size}
+        return {"size": self._pool.size, "free": self._pool.freesize, "maxsize": self._pool.maxsize}

@@ -1,0 +1,234 @@
+"""BaseHandler: JSON in and out, validation, access control and the error contract."""
+from __future__ import annotations
+
+import json
+import logging
+import re
+import traceback
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from marshmallow import Schema, ValidationError
+from tornado.web import HTTPError, RequestHandler, stream_request_body
+
+from server import access
+from server.config import Config
+from server.db import Database, DatabaseUnavailable
+from server.errors import ApiError, Unauthorized, error_body
+from server.plugins import call_hook
+
+if TYPE_CHECKING:
+    import pluggy
+
+    from server.app import WamultiApp
+
+log = logging.getLogger("wamulti.http")
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_JSON_TYPES = ("application/json", "application/merge-patch+json")
+
+
+def bearer_token(header: str | None) -> str | None:
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+async def authenticate(app: WamultiApp, token: str | None) -> dict[str, Any]:
+    """The user a token belongs to, asked of the plugins; Unauthorized when none vouches for it."""
+    if not token:
+        raise Unauthorized("Authentication required: send Authorization: Bearer <token>.")
+    for user in await call_hook(app.plugins, "authenticate", app=app, token=token):
+        if user is not None:
+            return user
+    raise Unauthorized("The token is not valid.")
+
+
+@stream_request_body
+class BaseHandler(RequestHandler):
+    """Every wamulti handler derives from this. Bodies are streamed so size is enforced early."""
+
+    current_user: dict[str, Any] | None
+
+    # -- dependencies -------------------------------------------------
+    @property
+    def app(self) -> WamultiApp:
+        return self.settings["wamulti"]
+
+    @property
+    def db(self) -> Database:
+        return self.app.db
+
+    @property
+    def config(self) -> Config:
+        return self.app.config
+
+    @property
+    def plugins(self) -> pluggy.PluginManager:
+        return self.app.plugins
+
+    @property
+    def events(self) -> Any:
+        return self.app.events
+
+    # -- request life cycle -------------------------------------------
+    def set_default_headers(self) -> None:
+        if not hasattr(self, "request_id"):
+            incoming = self.request.headers.get("X-Request-Id", "")
+            self.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        self.set_header("X-Request-Id", self.request_id)
+        self.set_header("X-Content-Type-Options", "nosniff")
+        origin = self.request.headers.get("Origin")
+        if origin and origin in self.app.config.server.cors_origins:
+            self.set_header("Access-Control-Allow-Origin", origin)
+            self.set_header("Access-Control-Expose-Headers", "X-Request-Id, Retry-After, Location")
+            self.set_header("Vary", "Origin")
+
+    async def prepare(self) -> None:
+        self._body_chunks: list[bytes] = []
+        self._body_size = 0
+        self._body_too_large = False
+        limit = self.config.server.max_body_bytes
+        # Tornado drops bodies past this hard cap; below it we answer 413 ourselves.
+        self.request.connection.set_max_body_size(limit * 4)
+        length = self.request.headers.get("Content-Length")
+        if length is not None and length.isdigit() and int(length) > limit:
+            raise ApiError(413, f"The request body is larger than {limit} bytes.")
+
+        self.current_user = None
+        method = getattr(self, self.request.method.lower(), None)
+        level = access.level_of(method) or ("public" if self.request.method == "OPTIONS" else None)
+        if level is None:
+            raise ApiError(405)
+        if level in ("user", "admin"):
+            self.current_user = await authenticate(self.app, bearer_token(self.request.headers.get("Authorization")))
+            if level == "admin" and self.current_user["role"] != "admin":
+                raise ApiError(403, "Administrators only.")
+
+    def data_received(self, chunk: bytes) -> None:
+        self._body_size += len(chunk)
+        if self._body_size > self.config.server.max_body_bytes:
+            self._body_too_large = True
+            self._body_chunks = []
+        elif not self._body_too_large:
+            self._body_chunks.append(chunk)
+
+    @property
+    def body(self) -> bytes:
+        if self._body_too_large:
+            raise ApiError(413, f"The request body is larger than {self.config.server.max_body_bytes} bytes.")
+        return b"".join(self._body_chunks)
+
+    @access.public
+    def options(self, *args: Any) -> None:
+        """CORS pre-flight: allowed origins get the methods and headers they may use."""
+        origin = self.request.headers.get("Origin")
+        if origin and origin in self.config.server.cors_origins:
+            self.set_header("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS")
+            self.set_header("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Request-Id")
+            self.set_header("Access-Control-Max-Age", "600")
+        self.set_status(204)
+        self.finish()
+
+    # -- input ----------------------------------------------------------
+    def json_body(self) -> Any:
+        """The parsed JSON body: 400 when it is not JSON, 413 when it is too large."""
+        raw = self.body
+        ctype = self.request.headers.get("Content-Type", "application/json").split(";")[0].strip().lower()
+        if ctype not in _JSON_TYPES:
+            raise ApiError(400, "Send the body as JSON with Content-Type: application/json.")
+        if not raw.strip():
+            raise ApiError(400, "The request body is empty; send a JSON object.")
+        try:
+            return json.loads(raw)
+        except (ValueError, RecursionError):
+            raise ApiError(400, "The request body is not valid JSON.") from None
+
+    def load(self, schema: Schema, data: Any = None, *, partial: bool = False) -> dict[str, Any]:
+        """Validate ``data`` (default: the JSON body) with a marshmallow schema; 422 with fields on failure."""
+        if data is None:
+            data = self.json_body()
+        if not isinstance(data, dict):
+            raise ApiError(422, "The body must be a JSON object.", fields={"_schema": ["Expected a JSON object."]})
+        try:
+            return schema.load(data, partial=partial)
+        except ValidationError as exc:
+            raise ApiError(422, "Validation failed.", fields=_as_fields(exc.messages)) from None
+
+    def load_query(self, schema: Schema) -> dict[str, Any]:
+        """Validate the query string; repeated keys become lists only where the schema asks."""
+        raw: dict[str, Any] = {}
+        for key, values in self.request.query_arguments.items():
+            decoded = [v.decode("utf-8", "replace") for v in values]
+            field = schema.fields.get(key)
+            is_list = field is not None and field.__class__.__name__ == "List"
+            raw[key] = decoded if is_list else decoded[-1]
+        return self.load(schema, raw)
+
+    # -- output ---------------------------------------------------------
+    def write_json(self, obj: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.finish(json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, ApiError):
+            body = exc.to_dict()
+            for name, value in exc.headers.items():
+                self.set_header(name, value)
+        elif isinstance(exc, DatabaseUnavailable):
+            self.set_status(503)
+            body = error_body(503, "The database is not answering; try again shortly.")
+        elif isinstance(exc, HTTPError):
+            body = error_body(exc.status_code, exc.log_message if exc.status_code < 500 and exc.log_message else None)
+        else:
+            body = error_body(status_code)
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.finish(json.dumps(body, ensure_ascii=False))
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        if isinstance(value, HTTPError):
+            return  # expected; the access log has the status
+        if isinstance(value, DatabaseUnavailable):
+            log.warning("[%s] %s %s: database unavailable: %s", self.request_id, self.request.method, self.request.path, value)
+            return
+        log.error(
+            "[%s] %s %s failed:\n%s",
+            self.request_id,
+            self.request.method,
+            self.request.path,
+            "".join(traceback.format_exception(typ, value, tb)),
+        )
+
+
+def _as_fields(messages: Any) -> dict[str, Any]:
+    if isinstance(messages, dict):
+        return messages
+    return {"_schema": messages if isinstance(messages, list) else [str(messages)]}
+
+
+class NotFoundHandler(BaseHandler):
+    """Every unknown path: a 404 in the error shape, whatever the method."""
+
+    async def prepare(self) -> None:
+        raise ApiError(404, f"No route for {self.request.path}.")
+
+
+def access_log(handler: RequestHandler) -> None:
+    """Tornado's log_function: the path without its query string, which may carry a token."""
+    status = handler.get_status()
+    level = logging.INFO if status < 400 else logging.WARNING if status < 500 else logging.ERROR
+    request = handler.request
+    logging.getLogger("wamulti.access").log(
+        level,
+        "%d %s %s %.1fms [%s]",
+        status,
+        request.method,
+        request.path,
+        1000.0 * request.request_time(),
+        getattr(handler, "request_id", "-"),
+    )

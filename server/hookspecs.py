@@ -1,0 +1,89 @@
+"""Every hook a plugin may implement. Each has a section in docs/plugins.md.
+
+A hook may return a value or an awaitable: the core awaits either (see
+:func:`server.plugins.call_hook`). No hook is ``firstresult``, because a coroutine
+is never ``None``.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from server import hookspec
+
+
+@hookspec
+def config_schema() -> dict[str, type]:
+    """Declare the configuration sections this plugin owns.
+
+    Return ``{section_name: marshmallow.Schema subclass}``. The section is read
+    from ``config.yaml`` and ``WAMULTI_<SECTION>__<KEY>`` variables, validated at
+    start-up (unknown keys are errors) and available as ``app.config[section]``.
+    """
+
+
+@hookspec
+def register_migrations(dialect: str) -> Any:
+    """Return a folder of ``NNNN_name.sql`` files for ``dialect`` (``sqlite`` or ``mysql``), or None.
+
+    Files are applied in order, once, after the core's, and recorded in
+    ``schema_migrations`` under the plugin's name.
+    """
+
+
+@hookspec
+def register_routes(app: Any) -> Any:
+    """Return a list of Tornado routes ``(pattern, HandlerClass[, kwargs])``.
+
+    Every handler method must be marked with one of ``server.access.public``,
+    ``user`` or ``admin``; start-up fails otherwise.
+    """
+
+
+@hookspec
+def startup(app: Any) -> Any:
+    """Called once the database is open and migrated, before the server listens.
+
+    Start background work here; keep its state on ``app.state[plugin_name]``.
+    """
+
+
+@hookspec
+def shutdown(app: Any) -> Any:
+    """Called when the server stops, before the database closes. Release what ``startup`` took."""
+
+
+@hookspec
+def admin_stats(app: Any) -> Any:
+    """Return a dict merged into ``GET /api/admin/stats`` (for example ``{"products": 12}``)."""
+
+
+@hookspec
+def register_commands(subparsers: Any) -> None:
+    """Add ``wamulti`` sub-commands to an ``argparse`` sub-parser collection.
+
+    Set ``handler=async def fn(app, args) -> int`` with ``set_defaults``; the CLI
+    gives it an opened, migrated app (no HTTP server) and exits with its result.
+    """
+
+
+@hookspec
+def user_deleted(app: Any, user_id: int) -> Any:
+    """Called after a user was deleted, so plugins release what they held for them."""
+
+
+@hookspec
+def whatsapp_sessions(app: Any) -> Any:
+    """Return a list of live WhatsApp session rows for the admin session list.
+
+    Each row is ``{userId, state, phone, since, lastActivity}``.
+    """
+
+
+@hookspec
+def authenticate(app: Any, token: str) -> Any:
+    """Return the user row (a dict with at least ``id`` and ``role``) a bearer token belongs to.
+
+    Return None when the token is not of a kind this plugin issues; raise
+    ``server.errors.Unauthorized`` when it is, but is invalid, expired or revoked.
+    The first user returned wins. Called on every authenticated request and websocket.
+    """

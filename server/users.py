@@ -1,0 +1,31 @@
+"""The users table, which the core owns because authentication needs it on every request."""
+from __future__ import annotations
+
+from typing import Any
+
+from server.db import Queries
+from server.timeutil import iso
+
+COLUMNS = "id, username, full_name, email, role, points, token_version, created_at, updated_at"
+
+
+def public_user(row: dict[str, Any]) -> dict[str, Any]:
+    """A user as API.md shows it: never the password hash, never the token version."""
+    return {
+        "id": int(row["id"]),
+        "username": row["username"],
+        "fullName": row["full_name"],
+        "email": row["email"],
+        "role": row["role"],
+        "points": int(row["points"]),
+        "created_at": iso(row["created_at"]),
+        "updated_at": iso(row["updated_at"]),
+    }
+
+
+async def get_user(db: Queries, user_id: int) -> dict[str, Any] | None:
+    return await db.fetch_one(f"SELECT {COLUMNS} FROM users WHERE id = ?", (user_id,))
+
+
+async def count_admins(db: Queries) -> int:
+    return int(await db.fetch_value("SELECT COUNT(*) AS n FROM users WHERE role = 'admin'"))
