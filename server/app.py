@@ -19,7 +19,7 @@ from server import access
 from server.config import Config, load_core, read_file, validate_plugin_sections
 from server.db import Database, open_database, redact_url
 from server.db.migrations import CORE_SQL, migrate
-from server.handlers import BaseHandler, NotFoundHandler, access_log
+from server.handlers import BaseHandler, NotFoundHandler, access_log, hard_body_cap
 from server.plugins import BUILTINS, call_hook, make_plugin_manager
 
 log = logging.getLogger("wamulti")
@@ -134,7 +134,7 @@ class WamultiApp:
         self.http_server = tornado.httpserver.HTTPServer(
             self.tornado_app,
             xheaders=self.config.server.xheaders,
-            max_body_size=self.config.server.max_body_bytes * 4,
+            max_body_size=hard_body_cap(self.config.server.max_body_bytes),
             idle_connection_timeout=75,
         )
         self.http_server.add_sockets(sockets)

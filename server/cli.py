@@ -8,6 +8,8 @@ import signal
 import sys
 from typing import Any, Sequence
 
+import pluggy
+
 from server import __version__
 from server.app import WamultiApp, build_app
 from server.config import ConfigError
@@ -77,6 +79,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         app = build_app(known.config)
     except ConfigError as exc:
         print(f"wamulti: {exc}", file=sys.stderr)
+        return 2
+    except pluggy.PluginValidationError as exc:
+        print(f"wamulti: plugin error: {exc}", file=sys.stderr)
         return 2
     args = _full_parser(app).parse_args(argv)
     setup_logging(app.config.logging.level)

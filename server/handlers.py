@@ -28,6 +28,11 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _JSON_TYPES = ("application/json", "application/merge-patch+json")
 
 
+def hard_body_cap(limit: int) -> int:
+    """The most a connection may send before Tornado drops it (see BaseHandler.prepare)."""
+    return max(16 * limit, 16 * 1024 * 1024)
+
+
 def bearer_token(header: str | None) -> str | None:
     if not header:
         return None
@@ -92,11 +97,14 @@ class BaseHandler(RequestHandler):
         self._body_size = 0
         self._body_too_large = False
         limit = self.config.server.max_body_bytes
-        # Tornado drops bodies past this hard cap; below it we answer 413 ourselves.
-        self.request.connection.set_max_body_size(limit * 4)
+        # An over-size body is read and thrown away, and the 413 comes when the handler asks
+        # for the body: a server that answers before reading gets its answer lost in a
+        # connection reset. Past the hard cap Tornado drops the connection instead.
         length = self.request.headers.get("Content-Length")
         if length is not None and length.isdigit() and int(length) > limit:
-            raise ApiError(413, f"The request body is larger than {limit} bytes.")
+            if int(length) > hard_body_cap(limit):
+                raise ApiError(413, f"The request body is larger than {limit} bytes.")
+            self._body_too_large = True
 
         self.current_user = None
         method = getattr(self, self.request.method.lower(), None)

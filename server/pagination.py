@@ -1,0 +1,45 @@
+"""The list conventions of API.md: ``limit`` (default 50, capped at 200), ``offset``, ``total``."""
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, fields, post_load, validate
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+
+
+class PageSchema(Schema):
+    """Query arguments of every list; subclass it to add filters such as ``q``.
+
+    A negative or non-numeric value is a 422; a limit above 200 is capped, not refused.
+    """
+
+    limit = fields.Integer(load_default=DEFAULT_LIMIT, validate=validate.Range(min=0, error="Must be 0 or more."))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, error="Must be 0 or more."))
+
+    @post_load
+    def cap_limit(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        data["limit"] = min(data["limit"], MAX_LIMIT)
+        return data
+
+
+class SearchPageSchema(PageSchema):
+    q = fields.String(load_default=None, validate=validate.Length(max=200))
+
+
+def page(items: list[Any], total: int, args: dict[str, Any]) -> dict[str, Any]:
+    return {"items": items, "total": int(total), "limit": args["limit"], "offset": args["offset"]}
+
+
+LIKE_ESCAPE = "ESCAPE '!'"
+
+
+def like_pattern(text: str) -> str:
+    """A LIKE pattern matching ``text`` anywhere, its own % and _ taken literally.
+
+    Use it as ``name LIKE ? ESCAPE '!'`` (:data:`LIKE_ESCAPE`): '!' is spelled the same
+    in SQLite and MySQL string literals, unlike the backslash.
+    """
+    escaped = text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+    return f"%{escaped}%"

@@ -1,0 +1,125 @@
+"""The database interface and migrations, on both backends."""
+from __future__ import annotations
+
+import pytest
+
+from server.db import IntegrityError, open_database, parse_url, redact_url
+from server.db.migrations import CORE_SQL, migrate, split_statements
+from server.timeutil import now_db
+
+TABLES = {"users", "products", "articles", "chats", "messages", "wa_sessions", "schema_migrations"}
+
+
+@pytest.fixture
+async def db(db_url):
+    database = open_database(db_url)
+    await database.connect()
+    yield database
+    await database.close()
+
+
+async def _tables(db) -> set[str]:
+    if db.dialect == "sqlite":
+        rows = await db.fetch_all("SELECT name FROM sqlite_master WHERE type = 'table'")
+        return {r["name"] for r in rows}
+    rows = await db.fetch_all("SELECT table_name AS name FROM information_schema.tables WHERE table_schema = DATABASE()")
+    return {r["name"] for r in rows}
+
+
+async def _user(db, name: str = "u") -> int:
+    now = now_db()
+    result = await db.execute(
+        "INSERT INTO users (username, password_hash, created_at, updated_at) VALUES (?, 'x', ?, ?)", (name, now, now)
+    )
+    return result.lastrowid
+
+
+async def test_migrations_apply_once_and_record_themselves(db):
+    sources = [("core", CORE_SQL / db.dialect)]
+    first = await migrate(db, sources)
+    assert first == ["core/0001_initial.sql"]
+    assert TABLES <= await _tables(db)
+    assert await migrate(db, sources) == []
+    rows = await db.fetch_all("SELECT id FROM schema_migrations")
+    assert [r["id"] for r in rows] == ["core/0001_initial.sql"]
+
+
+async def test_a_plugin_migration_folder_is_applied_after_the_core(db, tmp_path):
+    folder = tmp_path / db.dialect
+    folder.mkdir()
+    (folder / "0001_greetings.sql").write_text("CREATE TABLE greetings (id INTEGER PRIMARY KEY, text VARCHAR(20));\n"
+                                               "INSERT INTO greetings (id, text) VALUES (1, 'a;b');\n")
+    applied = await migrate(db, [("core", CORE_SQL / db.dialect), ("hello", folder)])
+    assert applied == ["core/0001_initial.sql", "hello/0001_greetings.sql"]
+    assert await db.fetch_value("SELECT text FROM greetings") == "a;b"
+
+
+async def test_a_failing_migration_is_not_recorded(db, tmp_path):
+    await migrate(db, [("core", CORE_SQL / db.dialect)])
+    folder = tmp_path / "broken"
+    folder.mkdir()
+    (folder / "0001_broken.sql").write_text("CREATE TABLE fine (id INTEGER PRIMARY KEY);\nTHIS IS NOT SQL;\n")
+    with pytest.raises(Exception):
+        await migrate(db, [("broken", folder)])
+    ids = {r["id"] for r in await db.fetch_all("SELECT id FROM schema_migrations")}
+    assert "broken/0001_broken.sql" not in ids
+
+
+async def test_deleting_a_user_deletes_their_chats_messages_and_session(db):
+    await migrate(db, [("core", CORE_SQL / db.dialect)])
+    keep, gone = await _user(db, "keep"), await _user(db, "gone")
+    now = now_db()
+    for uid in (keep, gone):
+        await db.execute("INSERT INTO chats (user_id, wa_id) VALUES (?, ?)", (uid, "1@c.us"))
+        await db.execute("INSERT INTO messages (user_id, wa_id, chat_id, body) VALUES (?, ?, ?, '')", (uid, "m1", "1@c.us"))
+        await db.execute("INSERT INTO wa_sessions (user_id, since, updated_at) VALUES (?, ?, ?)", (uid, now, now))
+    await db.execute("DELETE FROM users WHERE id = ?", (gone,))
+    for table in ("chats", "messages", "wa_sessions"):
+        rows = await db.fetch_all(f"SELECT user_id FROM {table}")
+        assert [r["user_id"] for r in rows] == [keep], table
+
+
+async def test_upsert_never_duplicates_a_row(db):
+    await migrate(db, [("core", CORE_SQL / db.dialect)])
+    uid = await _user(db)
+    row = {"user_id": uid, "wa_id": "true_1@c.us_A", "chat_id": "1@c.us", "body": "hi", "ack": 1}
+    await db.upsert("messages", row, keys=["user_id", "wa_id"], update=["ack"])
+    await db.upsert("messages", {**row, "ack": 3, "body": "changed"}, keys=["user_id", "wa_id"], update=["ack"])
+    rows = await db.fetch_all("SELECT body, ack FROM messages")
+    assert rows == [{"body": "hi", "ack": 3}]
+
+
+async def test_a_transaction_rolls_back_on_error_and_constraints_raise_our_error(db):
+    await migrate(db, [("core", CORE_SQL / db.dialect)])
+    await _user(db, "first")
+    with pytest.raises(IntegrityError):
+        async with db.transaction() as tx:
+            now = now_db()
+            await tx.execute("INSERT INTO users (username, password_hash, created_at, updated_at) VALUES ('second', 'x', ?, ?)", (now, now))
+            await tx.execute("INSERT INTO users (username, password_hash, created_at, updated_at) VALUES ('FIRST', 'x', ?, ?)", (now, now))
+    names = [r["username"] for r in await db.fetch_all("SELECT username FROM users")]
+    assert names == ["first"]
+
+
+async def test_parameters_are_never_executed_as_sql(db):
+    await migrate(db, [("core", CORE_SQL / db.dialect)])
+    payload = "x'); DROP TABLE users; -- %s ? %%"
+    uid = await _user(db, "inj")
+    await db.execute("UPDATE users SET full_name = ? WHERE id = ?", (payload, uid))
+    assert await db.fetch_value("SELECT full_name FROM users WHERE id = ?", (uid,)) == payload
+    assert await db.fetch_value("SELECT COUNT(*) FROM users WHERE full_name LIKE ?", ("%DROP%",)) == 1
+
+
+def test_split_statements_keeps_semicolons_inside_lines():
+    sql = "-- comment;\nCREATE TABLE a (x TEXT DEFAULT ';');\nINSERT INTO a VALUES ('1');\n"
+    assert split_statements(sql) == ["CREATE TABLE a (x TEXT DEFAULT ';')", "INSERT INTO a VALUES ('1')"]
+
+
+def test_urls_parse_and_redact():
+    assert parse_url("sqlite:///data/x.db") == {"backend": "sqlite", "path": "data/x.db"}
+    assert parse_url("sqlite:////abs/x.db")["path"] == "/abs/x.db"
+    info = parse_url("mysql://bob:p%40ss@db.local:3307/app")
+    assert (info["user"], info["password"], info["host"], info["port"], info["db"]) == ("bob", "p@ss", "db.local", 3307, "app")
+    assert "p%40ss" not in redact_url("mysql://bob:p%40ss@db.local:3307/app")
+    with pytest.raises(ValueError):
+        parse_url("postgres://x/y")

@@ -1,0 +1,164 @@
+"""Plugins: the entry-point path third parties use, and the checks that stop a broken start."""
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import httpx
+import pluggy
+import pytest
+
+from server import access, hookimpl
+from server.access import UndeclaredAccess
+from server.app import build_app
+from server.handlers import BaseHandler
+from tests.conftest import DEFAULT_CONFIG, ROOT
+
+THROWAWAY = '''
+from server import access, hookimpl
+from server.handlers import BaseHandler
+from marshmallow import Schema, fields
+
+
+class GreetingConfig(Schema):
+    greeting = fields.String(load_default="hello")
+
+
+class Hello(BaseHandler):
+    @access.public
+    def get(self):
+        self.write_json({"greeting": self.config["throwaway"]["greeting"]})
+
+
+@hookimpl
+def config_schema():
+    return {"throwaway": GreetingConfig}
+
+
+@hookimpl
+def register_routes(app):
+    return [(r"/api/throwaway", Hello)]
+
+
+@hookimpl
+def register_commands(subparsers):
+    parser = subparsers.add_parser("throwaway-greet")
+    parser.set_defaults(handler=greet)
+
+
+async def greet(app, args):
+    print("greetings from", app.db.backend)
+    return 0
+'''
+
+
+def install_throwaway_plugin(folder: Path) -> None:
+    """Install a plugin the way pip would: a module and a dist-info with an entry point."""
+    (folder / "wamulti_throwaway.py").write_text(THROWAWAY)
+    dist = folder / "wamulti_throwaway-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: wamulti-throwaway\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[wamulti]\nthrowaway = wamulti_throwaway\n")
+
+
+def _env(site: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WAMULTI_")}
+    env["PYTHONPATH"] = f"{site}{os.pathsep}{ROOT}"
+    env["WAMULTI_AUTH__BCRYPT_ROUNDS"] = "4"
+    env["WAMULTI_THROWAWAY__GREETING"] = "hi there"
+    return env
+
+
+def test_a_third_party_plugin_installed_by_entry_point_serves_routes_and_commands(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    install_throwaway_plugin(site)
+    work = tmp_path / "work"
+    work.mkdir()
+    command = subprocess.run(
+        [sys.executable, "-m", "server.cli", "--config", str(DEFAULT_CONFIG), "throwaway-greet"],
+        cwd=work, env=_env(site), capture_output=True, text=True, timeout=60,
+    )
+    assert command.returncode == 0, command.stderr
+    assert "greetings from sqlite" in command.stdout
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", "--config", str(DEFAULT_CONFIG), "serve", "--port", "0"],
+        cwd=work, env=_env(site), stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        port = None
+        deadline = time.monotonic() + 30
+        while port is None and time.monotonic() < deadline:
+            line = proc.stderr.readline()
+            assert line, "the server exited before listening"
+            match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
+            port = int(match.group(1)) if match else None
+        assert port, "the server never said where it listens"
+        response = httpx.get(f"http://127.0.0.1:{port}/api/throwaway", timeout=10)
+        assert response.json() == {"greeting": "hi there"}
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    assert proc.returncode == 0
+
+
+class Unmarked(BaseHandler):
+    async def get(self) -> None:  # no access mark: the server must refuse to start
+        self.write_json({})
+
+
+class UnmarkedPlugin:
+    @hookimpl
+    def register_routes(self, app):
+        return [(r"/api/unmarked", Unmarked)]
+
+
+class PartlyMarked(BaseHandler):
+    @access.public
+    def get(self) -> None:
+        self.write_json({})
+
+    def delete(self) -> None:
+        self.set_status(204)
+
+
+class PartlyMarkedPlugin:
+    @hookimpl
+    def register_routes(self, app):
+        return [(r"/api/partly", PartlyMarked)]
+
+
+@pytest.mark.parametrize("plugin, culprit", [(UnmarkedPlugin(), "Unmarked.get"), (PartlyMarkedPlugin(), "PartlyMarked.delete")])
+async def test_start_up_fails_when_a_handler_method_has_no_access_level(tmp_path, plugin, culprit):
+    app = build_app(
+        DEFAULT_CONFIG,
+        overrides={"data_dir": str(tmp_path), "database": {"url": f"sqlite:///{tmp_path}/db.sqlite"}},
+        environ={},
+        entry_points=False,
+    )
+    app.plugins.register(plugin)
+    with pytest.raises(UndeclaredAccess) as info:
+        await app.start(port=0)
+    assert culprit in str(info.value)
+    assert app.http_server is None
+    await app.stop()
+
+
+def test_a_plugin_with_a_misspelled_hook_stops_start_up(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    install_throwaway_plugin(site)
+    module = site / "wamulti_throwaway.py"
+    module.write_text(module.read_text().replace("def register_routes(app)", "def register_route(app)"))
+    result = subprocess.run(
+        [sys.executable, "-m", "server.cli", "--config", str(DEFAULT_CONFIG), "migrate"],
+        cwd=tmp_path, env=_env(site), capture_output=True, text=True, timeout=60,
+    )
+    assert result.returncode == 2
+    assert "register_route" in result.stderr and "Traceback" not in result.stderr
