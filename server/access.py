@@ -40,12 +40,18 @@ class UndeclaredAccess(Exception):
 
 
 def check_handlers(handlers: list[tuple[str, type]], base: type) -> None:
-    """Raise when a handler defines an HTTP method that is not marked."""
+    """Raise when a handler defines an HTTP method that is not marked.
+
+    Methods inherited unchanged from ``base`` or from Tornado's RequestHandler (which
+    only answer 405) need no mark.
+    """
+    from tornado.web import RequestHandler
+
     problems = []
     for pattern, handler in handlers:
         for method in HTTP_METHODS:
             fn = getattr(handler, method, None)
-            if fn is None or fn is getattr(base, method, None):
+            if fn is None or fn is getattr(base, method, None) or fn is getattr(RequestHandler, method, None):
                 continue
             if level_of(fn) not in LEVELS:
                 problems.append(f"{handler.__module__}.{handler.__qualname__}.{method} ({pattern})")

@@ -19,6 +19,7 @@ from server import access
 from server.config import Config, load_core, read_file, validate_plugin_sections
 from server.db import Database, open_database, redact_url
 from server.db.migrations import CORE_SQL, migrate
+from server.events import make_event_bus
 from server.handlers import BaseHandler, NotFoundHandler, access_log, hard_body_cap
 from server.plugins import BUILTINS, call_hook, make_plugin_manager
 
@@ -99,8 +100,9 @@ class WamultiApp:
 
     def collect_routes(self) -> list[tuple[Any, ...]]:
         from server.health import default_handlers
+        from server.openapi import default_handlers as openapi_handlers
 
-        routes: list[tuple[Any, ...]] = list(default_handlers)
+        routes: list[tuple[Any, ...]] = [*default_handlers, *openapi_handlers]
         for result in self.plugins.hook.register_routes(app=self):
             routes.extend(result or [])
         patterns = [r[0] for r in routes]
@@ -117,9 +119,9 @@ class WamultiApp:
             wamulti=self,
             default_handler_class=NotFoundHandler,
             log_function=access_log,
-            websocket_ping_interval=20,
-            websocket_ping_timeout=30,
-            websocket_max_message_size=self.config.server.max_body_bytes,
+            websocket_ping_interval=self.config.websocket.ping_interval or None,
+            websocket_ping_timeout=max(30.0, 2 * self.config.websocket.ping_interval),
+            websocket_max_message_size=self.config.websocket.max_message_bytes,
         )
 
     async def start(self, *, port: int | None = None, host: str | None = None) -> None:
@@ -127,6 +129,8 @@ class WamultiApp:
         if not self._opened:
             await self.open()
         self.tornado_app = self.make_tornado_app()
+        self.events = make_event_bus(self.config.events)
+        await self.events.start()
         await call_hook(self.plugins, "startup", app=self)
         host = host if host is not None else self.config.server.host
         port = port if port is not None else self.config.server.port
@@ -150,6 +154,9 @@ class WamultiApp:
         if self.tornado_app is not None:
             await call_hook(self.plugins, "shutdown", app=self)
             self.tornado_app = None
+        if self.events is not None:
+            await self.events.close()
+            self.events = None
         if self.db is not None:
             await self.db.close()
             self.db = None

@@ -62,6 +62,14 @@ class LoggingSchema(_Strict):
 class EventsSchema(_Strict):
     backend = fields.String(load_default="memory", validate=validate.OneOf(["memory", "redis"]))
     redis_url = fields.String(load_default="redis://127.0.0.1:6379/0")
+    redis_prefix = fields.String(load_default="wamulti:", validate=validate.Length(min=1, max=64))
+
+
+class WebsocketSchema(_Strict):
+    queue_size = fields.Integer(load_default=256, validate=validate.Range(min=1, max=100_000))
+    ping_interval = fields.Float(load_default=20.0, validate=validate.Range(min=0))
+    reauth_interval = fields.Float(load_default=30.0, validate=validate.Range(min=0.05))
+    max_message_bytes = fields.Integer(load_default=64 * 1024, validate=validate.Range(min=256))
 
 
 class CoreSchema(Schema):
@@ -76,6 +84,7 @@ class CoreSchema(Schema):
     database = fields.Nested(DatabaseSchema, load_default=lambda: DatabaseSchema().load({}))
     logging = fields.Nested(LoggingSchema, load_default=lambda: LoggingSchema().load({}))
     events = fields.Nested(EventsSchema, load_default=lambda: EventsSchema().load({}))
+    websocket = fields.Nested(WebsocketSchema, load_default=lambda: WebsocketSchema().load({}))
 
 
 CORE_KEYS = frozenset(CoreSchema().fields)
@@ -105,7 +114,8 @@ def read_file(path: str | os.PathLike[str] | None) -> dict[str, Any]:
 def apply_env(raw: dict[str, Any], environ: Mapping[str, str], sections: Iterable[str]) -> dict[str, Any]:
     """Overlay ``WAMULTI_<SECTION>__<KEY>`` variables for the given top-level names.
 
-    Values are parsed as YAML, so ``8080`` is a number and ``[a, b]`` a list.
+    Values are parsed as YAML, so ``8080`` is a number and ``[a, b]`` a list (but
+    never a mapping: ``prefix:`` stays a string).
     Variables naming other sections (``WAMULTI_TEST_MYSQL``) are left alone.
     """
     out = copy.deepcopy(raw)
@@ -120,6 +130,8 @@ def apply_env(raw: dict[str, Any], environ: Mapping[str, str], sections: Iterabl
             parsed = yaml.safe_load(value) if value != "" else ""
         except yaml.YAMLError:
             parsed = value
+        if isinstance(parsed, dict):
+            parsed = value  # "a:b:" is meant as a string, not a mapping
         node = out
         for part in path[:-1]:
             child = node.get(part)

@@ -87,3 +87,18 @@ def authenticate(app: Any, token: str) -> Any:
     ``server.errors.Unauthorized`` when it is, but is invalid, expired or revoked.
     The first user returned wins. Called on every authenticated request and websocket.
     """
+
+
+@hookspec
+def register_ws_commands(app: Any) -> Any:
+    """Return ``{command_type: async handler(socket, data)}`` for frames clients send on ``/ws``.
+
+    ``socket`` is the :class:`server.ws.UserSocket` (``socket.user`` the signed-in user,
+    ``socket.target_user_id`` the channel's user). The handler's return value is sent back
+    as the ``data`` of a ``reply``; raising ``ApiError`` sends ``ok: false`` with the error shape.
+    """
+
+
+@hookspec
+def ws_hello(app: Any, user: dict, target_user_id: int) -> Any:
+    """Return a dict merged into the ``hello`` frame a socket receives when it connects."""

@@ -15,6 +15,11 @@ log = logging.getLogger("wamulti.plugins")
 
 ENTRY_POINT_GROUP = "wamulti"
 
+# Parts of the core that plug in through the same hooks; always registered.
+CORE_PLUGINS: dict[str, str] = {
+    "core.websocket": "server.ws",
+}
+
 # Built-in plugins: name in config.yaml -> module.
 BUILTINS: dict[str, str] = {
     "auth": "plugins.auth",
@@ -29,6 +34,8 @@ def make_plugin_manager(names: Iterable[str], *, entry_points: bool = True) -> p
     """
     pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
     pm.add_hookspecs(hookspecs)
+    for name, module in CORE_PLUGINS.items():
+        pm.register(importlib.import_module(module), name=name)
     seen: set[str] = set()
     for name in names:
         if name in seen:
@@ -48,7 +55,7 @@ def make_plugin_manager(names: Iterable[str], *, entry_points: bool = True) -> p
 
 
 def third_party_names(pm: pluggy.PluginManager) -> list[str]:
-    return [name for name, _ in pm.list_name_plugin() if name not in BUILTINS]
+    return [name for name, _ in pm.list_name_plugin() if name not in BUILTINS and name not in CORE_PLUGINS]
 
 
 async def await_me_maybe(value: Any) -> Any:

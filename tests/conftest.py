@@ -117,6 +117,41 @@ class Server:
         return int(await self.app.db.fetch_value(f"SELECT COUNT(*) AS n FROM {table}"))
 
 
+@contextlib.contextmanager
+def spawned_server(args: list[str], *, cwd: Path, env: dict[str, str]) -> Any:
+    """Run `wamulti ... serve --port 0` in its own process; yield (process, port)."""
+    import re
+    import subprocess
+    import sys
+    import time
+
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("WAMULTI_")}
+    full_env.setdefault("PYTHONPATH", str(ROOT))
+    full_env.update(env)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "server.cli", *args, "serve", "--port", "0"],
+        cwd=cwd, env=full_env, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        port, seen = None, []
+        deadline = time.monotonic() + 60
+        while port is None and time.monotonic() < deadline:
+            line = proc.stderr.readline()
+            seen.append(line)
+            assert line, "the server exited before listening:\n" + "".join(seen)
+            match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
+            port = int(match.group(1)) if match else None
+        assert port, "the server never said where it listens"
+        yield proc, port
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 

@@ -2,11 +2,9 @@
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import httpx
@@ -17,7 +15,7 @@ from server import access, hookimpl
 from server.access import UndeclaredAccess
 from server.app import build_app
 from server.handlers import BaseHandler
-from tests.conftest import DEFAULT_CONFIG, ROOT
+from tests.conftest import DEFAULT_CONFIG, ROOT, spawned_server
 
 THROWAWAY = '''
 from server import access, hookimpl
@@ -87,24 +85,9 @@ def test_a_third_party_plugin_installed_by_entry_point_serves_routes_and_command
     assert command.returncode == 0, command.stderr
     assert "greetings from sqlite" in command.stdout
 
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "server.cli", "--config", str(DEFAULT_CONFIG), "serve", "--port", "0"],
-        cwd=work, env=_env(site), stderr=subprocess.PIPE, text=True,
-    )
-    try:
-        port = None
-        deadline = time.monotonic() + 30
-        while port is None and time.monotonic() < deadline:
-            line = proc.stderr.readline()
-            assert line, "the server exited before listening"
-            match = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
-            port = int(match.group(1)) if match else None
-        assert port, "the server never said where it listens"
+    with spawned_server(["--config", str(DEFAULT_CONFIG)], cwd=work, env=_env(site)) as (proc, port):
         response = httpx.get(f"http://127.0.0.1:{port}/api/throwaway", timeout=10)
         assert response.json() == {"greeting": "hi there"}
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
     assert proc.returncode == 0
 
 

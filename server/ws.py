@@ -1,0 +1,260 @@
+"""``/ws``: each user's live channel. Registered by the core as an ordinary plugin.
+
+A socket authenticates before the upgrade, subscribes to its user's channel on the
+event bus, and sends what arrives through a bounded queue: a consumer that cannot
+keep up is closed with 1013 rather than allowed to grow memory. Commands sent by the
+client are dispatched to the handlers plugins register with ``register_ws_commands``.
+"""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from typing import TYPE_CHECKING, Any, Awaitable, Callable
+
+from marshmallow import ValidationError
+from tornado.websocket import WebSocketClosedError, WebSocketHandler
+
+from server import access, hookimpl
+from server.errors import ApiError, error_body
+from server.events import encode, event, user_channel
+from server.handlers import authenticate, bearer_token
+from server.plugins import call_hook
+from server.timeutil import iso
+from server.users import get_user, public_user
+
+if TYPE_CHECKING:
+    from server.app import WamultiApp
+
+log = logging.getLogger("wamulti.ws")
+
+CommandHandler = Callable[["UserSocket", dict[str, Any]], Awaitable[Any]]
+
+CLOSE_UNAUTHORIZED = 4401
+CLOSE_TOO_SLOW = 1013
+
+
+class SocketHub:
+    """The open sockets of this process and the command table."""
+
+    def __init__(self) -> None:
+        self.sockets: set[UserSocket] = set()
+        self.commands: dict[str, CommandHandler] = {"ping": _ping}
+
+    @property
+    def connections(self) -> int:
+        return len(self.sockets)
+
+    def close_user(self, user_id: int, code: int, reason: str) -> None:
+        for socket in list(self.sockets):
+            if socket.user["id"] == user_id or socket.target_user_id == user_id:
+                socket.close(code, reason)
+
+
+async def _ping(socket: UserSocket, data: dict[str, Any]) -> dict[str, Any]:
+    return {"pong": True, "time": iso(time.time())}
+
+
+class UserSocket(WebSocketHandler):
+    user: dict[str, Any]
+    target_user_id: int
+
+    @property
+    def app(self) -> WamultiApp:
+        return self.settings["wamulti"]
+
+    @property
+    def hub(self) -> SocketHub:
+        return self.app.state["websocket"]
+
+    # -- before the upgrade ---------------------------------------------
+    def check_origin(self, origin: str) -> bool:
+        """Same-origin pages and the configured CORS origins; non-browser clients send no Origin."""
+        if origin in self.app.config.server.cors_origins:
+            return True
+        return super().check_origin(origin)
+
+    def _token(self) -> str | None:
+        return self.get_query_argument("token", None) or bearer_token(self.request.headers.get("Authorization"))
+
+    async def prepare(self) -> None:
+        self.user = await authenticate(self.app, self._token())
+        self.target_user_id = int(self.user["id"])
+        watched = self.get_query_argument("userId", None)
+        if watched is not None:
+            if not watched.isdigit():
+                raise ApiError(422, "userId must be a user id.", fields={"userId": ["Not a valid integer."]})
+            if int(watched) != self.target_user_id:
+                if self.user["role"] != "admin":
+                    raise ApiError(403, "Only administrators may watch another user's channel.")
+                if await get_user(self.app.db, int(watched)) is None:
+                    raise ApiError(404, "No such user.")
+                self.target_user_id = int(watched)
+        # Built before the upgrade so that `hello` is the first frame the client sees.
+        self._hello: dict[str, Any] = {"user": public_user(self.user), "userId": self.target_user_id}
+        for extra in await call_hook(self.app.plugins, "ws_hello", app=self.app, user=self.user,
+                                     target_user_id=self.target_user_id):
+            self._hello.update(extra or {})
+
+    @access.user
+    async def get(self, *args: Any, **kwargs: Any) -> None:
+        await super().get(*args, **kwargs)
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, ApiError):
+            body = exc.to_dict()
+            for name, value in exc.headers.items():
+                self.set_header(name, value)
+        else:
+            body = error_body(status_code)
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.finish(json.dumps(body))
+
+    def get_compression_options(self) -> None:
+        return None  # compressing every frame costs more CPU than loopback and LAN bandwidth
+
+    # -- the open socket ------------------------------------------------
+    def open(self, *args: Any, **kwargs: Any) -> None:
+        cfg = self.app.config.websocket
+        self._queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=cfg.queue_size)
+        self._channel = user_channel(self.target_user_id)
+        self._closing = False
+        self.hub.sockets.add(self)
+        self.send_frame("hello", self._hello)
+        self.app.events.subscribe(self._channel, self.enqueue)
+        self._writer = asyncio.create_task(self._write_loop())
+        self._reauth = asyncio.create_task(self._reauth_loop(cfg.reauth_interval))
+
+    def enqueue(self, text: str) -> None:
+        """Called by the event bus; never blocks. A full queue means the client is too slow."""
+        if self._closing:
+            return
+        try:
+            self._queue.put_nowait(text)
+        except asyncio.QueueFull:
+            log.warning("closing a slow websocket of user %s (queue full)", self.target_user_id)
+            self._shut(CLOSE_TOO_SLOW, "too slow: events are not being read")
+
+    def send_frame(self, type_: str, data: Any) -> None:
+        self.enqueue(encode(event(type_, data)))
+
+    async def _write_loop(self) -> None:
+        while True:
+            text = await self._queue.get()
+            if text is None:
+                return
+            try:
+                await self.write_message(text)
+            except WebSocketClosedError:
+                self._shut(None, None)
+                return
+
+    async def _reauth_loop(self, interval: float) -> None:
+        """A revoked token or a deleted user closes the socket within ``interval`` seconds."""
+        token = self._token()
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                user = await authenticate(self.app, token)
+                target_exists = user["id"] == self.target_user_id or await get_user(self.app.db, self.target_user_id)
+            except ApiError:
+                user, target_exists = None, False
+            except Exception:  # noqa: BLE001 - a database hiccup is not a revocation
+                log.debug("re-authentication check failed", exc_info=True)
+                continue
+            if user is None or not target_exists or (user["id"] != self.target_user_id and user["role"] != "admin"):
+                self._shut(CLOSE_UNAUTHORIZED, "token revoked or user deleted")
+                return
+            self.user = user
+
+    def on_message(self, message: str | bytes) -> None:
+        asyncio.create_task(self._dispatch(message))
+
+    async def _dispatch(self, message: str | bytes) -> None:
+        ref = None
+        try:
+            try:
+                frame = json.loads(message)
+            except (ValueError, RecursionError):
+                raise ApiError(400, "A frame must be a JSON object {type, data, ref}.") from None
+            if not isinstance(frame, dict):
+                raise ApiError(400, "A frame must be a JSON object {type, data, ref}.")
+            ref = frame.get("ref")
+            if ref is not None and not isinstance(ref, (str, int)):
+                ref = None
+                raise ApiError(422, "ref must be a string or a number.", fields={"ref": ["Not a string or number."]})
+            kind = frame.get("type")
+            handler = self.hub.commands.get(kind) if isinstance(kind, str) else None
+            if handler is None:
+                known = ", ".join(sorted(self.hub.commands))
+                raise ApiError(400, f"Unknown command type; use one of: {known}.")
+            data = frame.get("data") or {}
+            if not isinstance(data, dict):
+                raise ApiError(422, "data must be an object.", fields={"data": ["Not an object."]})
+            result = await handler(self, data)
+            self.send_frame("reply", {"ref": ref, "ok": True, "data": result})
+            if kind == "ping":
+                self.send_frame("pong", {"ref": ref})
+        except ValidationError as exc:
+            self.send_frame("reply", {"ref": ref, "ok": False, "error": error_body(422, fields=exc.messages)["error"]})
+        except ApiError as exc:
+            self.send_frame("reply", {"ref": ref, "ok": False, "error": exc.to_dict()["error"]})
+        except Exception:  # noqa: BLE001 - answered, logged, socket kept
+            log.exception("websocket command failed for user %s", self.target_user_id)
+            self.send_frame("reply", {"ref": ref, "ok": False, "error": error_body(500)["error"]})
+
+    def _shut(self, code: int | None, reason: str | None) -> None:
+        if self._closing:
+            return
+        self._closing = True
+        self.app.events.unsubscribe(self._channel, self.enqueue)
+        self.hub.sockets.discard(self)
+        with contextlib.suppress(asyncio.QueueFull):
+            self._queue.put_nowait(None)
+        if code is not None:
+            self.close(code, reason)
+
+    def on_close(self) -> None:
+        if not hasattr(self, "_queue"):
+            return
+        self._shut(None, None)
+        self._writer.cancel()
+        self._reauth.cancel()
+
+
+# -- hooks: the core registers this module like any plugin ---------------
+
+@hookimpl
+def register_routes(app: Any) -> list:
+    return [(r"/ws", UserSocket)]
+
+
+@hookimpl
+async def startup(app: Any) -> None:
+    hub = SocketHub()
+    for table in await call_hook(app.plugins, "register_ws_commands", app=app):
+        hub.commands.update(table or {})
+    app.state["websocket"] = hub
+
+
+@hookimpl
+def shutdown(app: Any) -> None:
+    hub: SocketHub | None = app.state.pop("websocket", None)
+    for socket in list(hub.sockets if hub else ()):
+        socket.close(1001, "server shutting down")
+
+
+@hookimpl
+def admin_stats(app: Any) -> dict[str, Any]:
+    hub: SocketHub | None = app.state.get("websocket")
+    return {"websocket": {"connections": hub.connections if hub else 0}}
+
+
+@hookimpl
+def user_deleted(app: Any, user_id: int) -> None:
+    hub: SocketHub | None = app.state.get("websocket")
+    if hub is not None:
+        hub.close_user(user_id, CLOSE_UNAUTHORIZED, "user deleted")
