@@ -23,6 +23,9 @@ CORE_PLUGINS: dict[str, str] = {
 # Built-in plugins: name in config.yaml -> module.
 BUILTINS: dict[str, str] = {
     "auth": "plugins.auth",
+    "catalog": "plugins.catalog",
+    "articles": "plugins.articles",
+    "admin": "plugins.admin",
 }
 
 

@@ -3,15 +3,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from server import access
+from marshmallow import Schema, fields
+
+from server import access, openapi
 from server.db import IntegrityError
 from server.errors import ApiError, Conflict, RateLimited, Unauthorized
 from server.handlers import BaseHandler
+from server.schemas import UserSchema
 from server.timeutil import now_db
 from server.users import COLUMNS, get_user, public_user
 
 from plugins.auth.schemas import LoginSchema, ProfileUpdateSchema, RegisterSchema
 from plugins.auth.service import AuthService
+
+
+class SignedInSchema(Schema):
+    token = fields.String(required=True, metadata={"description": "A JWT: send it as Authorization: Bearer <token>."})
+    user = fields.Nested(UserSchema, required=True)
 
 
 class AuthHandler(BaseHandler):
@@ -22,10 +30,17 @@ class AuthHandler(BaseHandler):
 
 class RegisterHandler(AuthHandler):
     @access.public
+    @openapi.doc(
+        summary="Create an account",
+        description="New users get the role `user`. Answers a token, as a login does.",
+        body=RegisterSchema,
+        responses={201: SignedInSchema},
+        errors={403: "Registration is closed on this server.", 409: "That username is taken (in any case)."},
+    )
     async def post(self) -> None:
         if not self.config["auth"]["allow_registration"]:
             raise ApiError(403, "Registration is closed on this server; ask an administrator.")
-        data = self.load(RegisterSchema())
+        data = openapi.load_body(self)
         password_hash = await self.auth.hash_password(data["password"])
         now = now_db()
         try:
@@ -42,8 +57,15 @@ class RegisterHandler(AuthHandler):
 
 class LoginHandler(AuthHandler):
     @access.public
+    @openapi.doc(
+        summary="Sign in",
+        description="The same 401 answers an unknown username and a wrong password.",
+        body=LoginSchema,
+        responses={200: SignedInSchema},
+        errors={401: "Wrong username or password.", 429: "Too many failed logins for this username; see Retry-After."},
+    )
     async def post(self) -> None:
-        data = self.load(LoginSchema())
+        data = openapi.load_body(self)
         username = data["username"]
         wait = self.auth.throttle.retry_after(username)
         if wait > 0:
@@ -59,12 +81,20 @@ class LoginHandler(AuthHandler):
 
 class ProfileHandler(AuthHandler):
     @access.user
+    @openapi.doc(summary="The signed-in user", responses={200: UserSchema})
     def get(self) -> None:
         self.write_json(public_user(self.current_user))
 
     @access.user
+    @openapi.doc(
+        summary="Change the signed-in user's profile",
+        description="Any subset of the fields. A new `password` needs the right `currentPassword`.",
+        body=ProfileUpdateSchema,
+        responses={200: UserSchema},
+        errors={401: "No valid token, or a new password without the right currentPassword."},
+    )
     async def put(self) -> None:
-        data = self.load(ProfileUpdateSchema())
+        data = openapi.load_body(self)
         user = self.current_user
         changes: dict[str, Any] = {k: data[k] for k in ("full_name", "email") if k in data}
         if "password" in data:

@@ -1,0 +1,18 @@
+"""The articles plugin: news and pages that administrators publish and anyone reads."""
+from __future__ import annotations
+
+from typing import Any
+
+from server import hookimpl
+
+from plugins.articles.handlers import count_articles, default_handlers
+
+
+@hookimpl
+def register_routes(app: Any) -> list:
+    return default_handlers
+
+
+@hookimpl
+async def admin_stats(app: Any) -> dict[str, Any]:
+    return {"articles": await count_articles(app.db)}
