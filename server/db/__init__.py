@@ -53,18 +53,27 @@ class Queries(abc.ABC):
     dialect: str = ""
 
     async def upsert(
-        self, table: str, values: dict[str, Any], keys: Sequence[str], update: Sequence[str]
+        self,
+        table: str,
+        values: dict[str, Any],
+        keys: Sequence[str],
+        update: Sequence[str],
+        keep_max: Sequence[str] = (),
     ) -> Result:
-        """Insert a row, or update ``update`` columns of the row with the same ``keys``."""
+        """Insert a row, or update the row with the same ``keys``.
+
+        ``update`` columns take the new value; ``keep_max`` columns keep the larger of
+        the two, so an event that arrives late never moves a counter (an ack) backwards.
+        """
         cols = list(values)
         placeholders = ", ".join("?" for _ in cols)
         head = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({placeholders})"
         if self.dialect == "mysql":
-            sets = ", ".join(f"{c} = VALUES({c})" for c in update) or f"{keys[0]} = {keys[0]}"
-            sql = f"{head} ON DUPLICATE KEY UPDATE {sets}"
+            sets = [f"{c} = VALUES({c})" for c in update] + [f"{c} = GREATEST({c}, VALUES({c}))" for c in keep_max]
+            sql = f"{head} ON DUPLICATE KEY UPDATE {', '.join(sets) or f'{keys[0]} = {keys[0]}'}"
         else:
-            sets = ", ".join(f"{c} = excluded.{c}" for c in update)
-            tail = f"DO UPDATE SET {sets}" if update else "DO NOTHING"
+            sets = [f"{c} = excluded.{c}" for c in update] + [f"{c} = max({c}, excluded.{c})" for c in keep_max]
+            tail = f"DO UPDATE SET {', '.join(sets)}" if sets else "DO NOTHING"
             sql = f"{head} ON CONFLICT ({', '.join(keys)}) {tail}"
         return await self.execute(sql, [values[c] for c in cols])
 
