@@ -33,7 +33,7 @@ from tornado.web import RequestHandler
 
 import server
 from server import access
-from server.errors import ApiError
+from server.errors import ApiError, error_body
 from server.handlers import BaseHandler
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -366,7 +366,8 @@ def _operation(handler: type, method: str, params: list[tuple[str, str]], op_id:
         errors[422] = _AUTO_ERRORS[422]
     errors.update(decl.errors)
     for status, text in sorted(errors.items()):
-        entry = {"description": text, "content": {"application/json": {"schema": ErrorSchema}}}
+        example = error_body(status, text, fields={"name": ["Missing data for required field."]} if status == 422 else None)
+        entry = {"description": text, "content": {"application/json": {"schema": ErrorSchema, "example": example}}}
         if status == 429:
             entry["headers"] = {"Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}}
         responses[str(status)] = entry
