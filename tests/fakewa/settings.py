@@ -1,0 +1,81 @@
+"""Every delay of the simulator, in one place.
+
+The defaults are close to the real site's, for benchmarks; ``SimSettings.fast()`` is what tests use.
+Each field is also a command-line flag of ``python -m tests.fakewa`` (``qr_interval`` → ``--qr-interval``).
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def setting(default: Any, help: str) -> Any:
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class SimSettings:
+    qr_interval: float = setting(
+        20.0, "Seconds each QR ref stays current before the next one replaces it."
+    )
+    qr_max_refs: int = setting(
+        5, "Refs shown before an unscanned page goes UNPAIRED_IDLE and waits for Cmd.refreshQR()."
+    )
+    boot_delay: float = setting(
+        0.5, "Page load until the modules are ready and ``Debug.VERSION`` is set."
+    )
+    connect_delay: float = setting(
+        0.5, "``Debug.VERSION`` until the page opens its websocket (how long OPENING lasts)."
+    )
+    pair_delay: float = setting(
+        1.0, "A scan until the device is linked (how long PAIRING lasts)."
+    )
+    sync_delay: float = setting(
+        1.5, "CONNECTED until chats are synced and ``hasSynced`` is true."
+    )
+    ack_delay: float = setting(
+        0.3, "Between the ack steps of a message: sent → 1 (server) → 2 (delivered)."
+    )
+    reconnect_delay: float = setting(
+        2.0, "TIMEOUT or a dropped connection until the page reconnects by itself."
+    )
+    logout_delay: float = setting(
+        0.3, "A logout until the page navigates to ``/?post_logout=1``."
+    )
+    sync_messages: int = setting(
+        50, "Most recent messages per chat sent to a device when it syncs."
+    )
+
+    @classmethod
+    def fast(cls, **overrides: Any) -> "SimSettings":
+        """Timings for tests: everything in tens of milliseconds, QR refs long enough to scan."""
+        values: dict[str, Any] = dict(
+            qr_interval=5.0,
+            qr_max_refs=3,
+            boot_delay=0.0,
+            connect_delay=0.1,
+            pair_delay=0.05,
+            sync_delay=0.05,
+            ack_delay=0.05,
+            reconnect_delay=0.2,
+            logout_delay=0.05,
+        )
+        values.update(overrides)
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> "SimSettings":
+        return dataclasses.replace(self, **changes)
+
+    def page_config(self) -> dict[str, Any]:
+        """The part of the settings the page script needs, in milliseconds."""
+        return {
+            "bootDelay": int(self.boot_delay * 1000),
+            "connectDelay": int(self.connect_delay * 1000),
+            "reconnectDelay": int(self.reconnect_delay * 1000),
+            "logoutDelay": int(self.logout_delay * 1000),
+        }
+
+    @classmethod
+    def fields(cls) -> list[dataclasses.Field]:
+        return list(dataclasses.fields(cls))

@@ -1,0 +1,175 @@
+/*
+ * The site's models under the site's module names: ids (WAWebWidFactory, WAWebMsgKey), the
+ * collections (WAWebCollections: Chat, Msg, Contact), the socket and connection models, Cmd,
+ * and the current user.
+ */
+(function () {
+  'use strict';
+  const { Emitter, Model, Collection, plain } = require('FakeWARuntime');
+
+  const SERVERS = ['c.us', 'g.us', 'lid', 'broadcast', 'newsletter'];
+
+  class Wid {
+    constructor(serialized) {
+      const text = String(serialized);
+      const at = text.indexOf('@');
+      const user = at > 0 ? text.slice(0, at) : '';
+      const server = at > 0 ? text.slice(at + 1) : '';
+      if (!user || SERVERS.indexOf(server) < 0) throw new Error('createWid: invalid wid ' + JSON.stringify(text));
+      this.server = server;
+      this.user = user;
+      this._serialized = text;
+    }
+    toString() { return this._serialized; }
+    equals(other) { return !!other && String(other._serialized || other) === this._serialized; }
+    isUser() { return this.server === 'c.us' || this.server === 'lid'; }
+    isGroup() { return this.server === 'g.us'; }
+    isLid() { return this.server === 'lid'; }
+    isStatus() { return this._serialized === 'status@broadcast'; }
+    isBroadcast() { return this.server === 'broadcast'; }
+    isNewsletter() { return this.server === 'newsletter'; }
+    serialize() { return { server: this.server, user: this.user, _serialized: this._serialized }; }
+  }
+
+  function asWid(value) {
+    if (value instanceof Wid) return value;
+    if (value && typeof value === 'object' && value._serialized) return new Wid(value._serialized);
+    return new Wid(value);
+  }
+
+  __d('WAWebWidFactory', function () {
+    return {
+      createWid: asWid,
+      createWidFromWidLike: asWid,
+      createUserWid: (user, server) => new Wid(user + '@' + (server || 'c.us')),
+      asUserWidOrThrow: (w) => {
+        const wid = asWid(w);
+        if (!wid.isUser()) throw new Error('not a user wid: ' + wid);
+        return wid;
+      },
+      isWidlike: (w) => { try { asWid(w); return true; } catch (e) { return false; } },
+    };
+  });
+  __d('WAWebWid', function () { return Wid; });
+
+  function hexId(bytes) {
+    const a = new Uint8Array(bytes);
+    crypto.getRandomValues(a);
+    return Array.from(a, (b) => b.toString(16).padStart(2, '0')).join('').toUpperCase();
+  }
+
+  /** A message key: who sent it where, with `_serialized` = `<fromMe>_<remote>_<id>`. */
+  class MsgKey {
+    constructor({ from, to, id, participant, selfDir, fromMe, remote }) {
+      if (!id) throw new Error('MsgKey: id is required');
+      this.fromMe = selfDir !== undefined ? selfDir === 'out' : !!fromMe;
+      this.remote = asWid(remote || (this.fromMe ? to : from));
+      this.id = String(id);
+      if (participant) this.participant = asWid(participant);
+      this._serialized = this.fromMe + '_' + this.remote._serialized + '_' + this.id +
+        (this.participant ? '_' + this.participant._serialized : '');
+    }
+    toString() { return this._serialized; }
+    equals(other) { return !!other && String(other._serialized || other) === this._serialized; }
+    serialize() {
+      const out = { fromMe: this.fromMe, remote: this.remote.serialize(), id: this.id, _serialized: this._serialized };
+      if (this.participant) out.participant = this.participant.serialize();
+      return out;
+    }
+    static newId() { return Promise.resolve('3EB0' + hexId(8)); }
+    static fromString(text) {
+      const [fromMe, remote, ...rest] = String(text).split('_');
+      return new MsgKey({ fromMe: fromMe === 'true', remote, id: rest.join('_') });
+    }
+  }
+  MsgKey.default = MsgKey;
+  MsgKey.MsgKey = MsgKey;
+  __d('WAWebMsgKey', function () { return MsgKey; });
+
+  class Msg extends Model {
+    constructor(attrs) {
+      super();
+      const a = Object.assign({ type: 'chat', ack: 0, isNewMsg: false }, attrs || {});
+      a.id = a.id instanceof MsgKey ? a.id : new MsgKey(a.id);
+      for (const k of ['from', 'to', 'author']) if (a[k]) a[k] = asWid(a[k]);
+      this.set(a, { silent: true });
+    }
+    get fromMe() { return this.id.fromMe; }
+    get chat() { return require('WAWebCollections').Chat.get(this.id.remote); }
+  }
+  Msg.defineAttributes(['id', 'body', 'type', 't', 'from', 'to', 'author', 'ack', 'isNewMsg',
+    'self', 'local', 'notifyName', 'caption', 'star']);
+
+  class MsgCollection extends Collection {
+    constructor() { super(Msg); }
+  }
+
+  class Contact extends Model {
+    constructor(attrs) {
+      super();
+      const a = Object.assign({ isUser: true, isGroup: false, isMe: false, isMyContact: false, type: 'in' }, attrs || {});
+      a.id = asWid(a.id);
+      this.set(a, { silent: true });
+    }
+  }
+  Contact.defineAttributes(['id', 'name', 'pushname', 'shortName', 'isMe', 'isUser', 'isGroup',
+    'isMyContact', 'type']);
+
+  class Chat extends Model {
+    constructor(attrs) {
+      super();
+      const a = Object.assign({ unreadCount: 0, t: 0, archive: false, pin: 0, isReadOnly: false,
+        muteExpiration: 0 }, attrs || {});
+      a.id = asWid(a.id);
+      a.isGroup = a.id.isGroup();
+      if (!a.formattedTitle) a.formattedTitle = a.name || (a.id.isUser() ? '+' + a.id.user : a.id.user);
+      this.set(a, { silent: true });
+      this.msgs = new MsgCollection();
+    }
+    get contact() { return require('WAWebCollections').Contact.get(this.id); }
+  }
+  Chat.defineAttributes(['id', 'name', 'formattedTitle', 'isGroup', 'unreadCount', 't', 'archive',
+    'pin', 'isReadOnly', 'muteExpiration']);
+
+  const collections = {
+    Chat: new Collection(Chat),
+    Msg: new MsgCollection(),
+    Contact: new Collection(Contact),
+  };
+  __d('WAWebCollections', function () { return collections; });
+  __d('WAWebChatModel', function () { return { Chat }; });
+  __d('WAWebMsgModel', function () { return { Msg }; });
+
+  class SocketModel extends Model {
+    logout() { return require('FakeWALink').logout(); }
+    takeover() { return require('FakeWALink').takeover(); }
+  }
+  SocketModel.defineAttributes(['state', 'hasSynced', 'stream']);
+  const Socket = new SocketModel({ state: 'OPENING', hasSynced: false, stream: 'DISCONNECTED' });
+  __d('WAWebSocketModel', function () { return { Socket }; });
+
+  class ConnModel extends Model {}
+  ConnModel.defineAttributes(['ref', 'pushname', 'platform', 'wid']);
+  const Conn = new ConnModel({ ref: null, pushname: null, platform: 'web', wid: null });
+  __d('WAWebConnModel', function () { return { Conn }; });
+
+  class CmdEmitter extends Emitter {
+    refreshQR() { return require('FakeWALink').refreshQR(); }
+  }
+  const Cmd = new CmdEmitter();
+  __d('WAWebCmd', function () { return { Cmd }; });
+
+  __d('WAWebUserPrefsMeUser', function () {
+    const me = () => Conn.wid || null;
+    return {
+      getMaybeMePnUser: me,
+      getMaybeMeUser: me,
+      getMaybeMeLidUser: () => null,
+      getMeUser: () => { if (!me()) throw new Error('no user: not logged in'); return me(); },
+    };
+  });
+
+  __d('FakeWAModels', function () {
+    return { Wid, asWid, hexId, MsgKey, Msg, Chat, Contact, Socket, Conn, Cmd, collections, plain };
+  });
+})();
