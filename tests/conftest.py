@@ -17,6 +17,8 @@ import pytest
 
 from server.app import WamultiApp, build_app
 
+pytest_plugins = ["tests.fakewa.pytest_plugin"]
+
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = ROOT / "config.yaml"
 MYSQL_URL = os.environ.get("WAMULTI_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306")
