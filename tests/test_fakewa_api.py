@@ -17,7 +17,6 @@ import pytest
 from tornado.websocket import websocket_connect
 
 from tests.fakewa import FakeWhatsApp, SimSettings
-from tests.fakewa.pytest_plugin import fakewa, fakewa_settings  # noqa: F401
 
 ROOT = Path(__file__).resolve().parents[1]
 ALICE, BOB = "79990000001", "79990000002"

@@ -7,7 +7,6 @@ import pytest
 from tests.fakewa.probe import (
     device_online, evaluate, eventually, link_page, open_wa, probe_log, send_text, wait_for,
 )
-from tests.fakewa.pytest_plugin import fakewa, fakewa_settings, launch_browser  # noqa: F401
 
 pytestmark = [
     pytest.mark.browser,

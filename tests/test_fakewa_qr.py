@@ -8,7 +8,6 @@ import pytest
 
 from tests.fakewa import SimSettings
 from tests.fakewa.probe import evaluate, open_wa, probe_log, qr_payload, wait_state
-from tests.fakewa.pytest_plugin import fakewa, launch_browser  # noqa: F401
 
 pytestmark = [
     pytest.mark.browser,

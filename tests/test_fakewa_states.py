@@ -10,7 +10,6 @@ from tests.fakewa.probe import (
     device_online, evaluate, eventually, link_page, open_page, open_wa, probe_log, send_text,
     socket_state, wait_for, wait_state,
 )
-from tests.fakewa.pytest_plugin import fakewa, fakewa_settings, launch_browser  # noqa: F401
 
 pytestmark = [
     pytest.mark.browser,
