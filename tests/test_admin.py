@@ -5,13 +5,13 @@ import asyncio
 import contextlib
 from typing import Any
 
+import httpx
+
 from server import hookimpl
 from server.app import build_app
 from server.timeutil import now_db
 from tests.conftest import DEFAULT_CONFIG, TEST_PASSWORD, Server, bearer, test_config
 from tests.test_auth import assert_error
-
-import httpx
 
 
 async def user_row(server, user_id: int) -> dict | None:
@@ -39,8 +39,8 @@ async def server_with_plugins(tmp_path, db_url, names: list[str], extra: list[An
 
 # -- listing ---------------------------------------------------------------------------------
 async def test_list_users_filters_by_role_and_text_and_paginates(server):
-    admin, me = await server.admin("chief")
-    _, ann = await server.register("ann", fullName="Ann Smith", email="ann@example.com")
+    admin, _ = await server.admin("chief")
+    await server.register("ann", fullName="Ann Smith", email="ann@example.com")
     await server.register("bob", email="bob@shop.example")
     await server.register("carl", fullName="Carl Smithers")
     everyone = (await server.client.get("/api/admin/users", headers=bearer(admin))).json()
@@ -66,7 +66,6 @@ async def test_list_users_filters_by_role_and_text_and_paginates(server):
     for params, field in [({"role": "owner"}, "role"), ({"offset": -1}, "offset"), ({"limit": "x"}, "limit"), ({"sort": "id"}, "sort")]:
         response = await server.client.get("/api/admin/users", params=params, headers=bearer(admin))
         assert field in assert_error(response, 422, "validation_failed")["fields"]
-    assert ann["id"] != me["id"]
 
 
 # -- roles -------------------------------------------------------------------------------------
