@@ -1,0 +1,395 @@
+"""The system Chromium for one session: finding it, launching it, and ending it without leftovers.
+
+We start Chromium ourselves and attach pyppeteer with ``pyppeteer.connect`` instead of calling
+``pyppeteer.launch``: pyppeteer's launcher waits for the DevTools endpoint with blocking
+``urlopen``/``time.sleep`` calls (freezing the event loop of the whole server for as long as a
+browser takes to start) and never reaps the children of a killed browser. Starting it here gives
+the same launch options the driver checklist asks for — no ``--enable-automation`` (we never add
+pyppeteer's default flags), no signal handlers, no ``atexit`` hook (the server owns shutdown) —
+and never lets pyppeteer download a browser.
+"""
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import ctypes
+import logging
+import os
+import re
+import shutil
+import signal
+import time
+from pathlib import Path
+from typing import Any, Iterable
+
+# Must be set before pyppeteer is imported: it reads the variable at import time.
+os.environ["PYPPETEER_SKIP_CHROMIUM_DOWNLOAD"] = "1"
+
+import pyppeteer  # noqa: E402
+from pyppeteer.browser import Browser  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+CANDIDATES = ("chromium", "chromium-browser", "google-chrome")
+FALLBACK_MAJOR = 142
+USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{major}.0.0.0 Safari/537.36"
+PR_SET_CHILD_SUBREAPER = 36
+
+# Flags that keep a headless client quiet and alive. Crashpad is off: its handler double-forks
+# out of the browser's process group and would outlive every browser. Without crashpad, an
+# out-of-process network service crashes at start ("FD ownership violation"), so it runs inside
+# the browser process (which also saves one process per session).
+BASE_ARGS = (
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--disable-client-side-phishing-detection",
+    "--disable-domain-reliability",
+    "--disable-breakpad",
+    "--disable-crashpad-for-testing",
+    "--disable-quic",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-hang-monitor",
+    "--disable-popup-blocking",
+    "--disable-prompt-on-repost",
+    "--disable-blink-features=AutomationControlled",
+    # Many pages in the background: their timers and sockets must keep running.
+    "--disable-background-timer-throttling",
+    "--disable-renderer-backgrounding",
+    "--disable-backgrounding-occluded-windows",
+    "--metrics-recording-only",
+    "--no-pings",
+    "--mute-audio",
+    "--password-store=basic",
+    "--use-mock-keychain",
+    "--window-size=1280,900",
+)
+ENABLE_FEATURES = ("NetworkServiceInProcess2",)
+DISABLE_FEATURES = ("Translate", "MediaRouter", "OptimizationHints", "DialMediaRouteProvider")
+
+
+class BrowserNotFound(Exception):
+    """No Chromium to launch; the message says how to get one."""
+
+
+class BrowserLaunchError(Exception):
+    """Chromium started but never offered its DevTools endpoint (or exited at once)."""
+
+
+def find_chromium(configured: str | None = None) -> str:
+    """The browser to launch: ``configured`` (a path or a command name), else the first of
+    ``chromium``, ``chromium-browser``, ``google-chrome`` on PATH."""
+    hint = "Chromium not found: install Debian's `chromium` package or set whatsapp.chromium in config.yaml"
+    if configured:
+        path = shutil.which(configured) if os.sep not in configured else configured
+        if path and os.path.isfile(path) and os.access(path, os.X_OK):
+            return path
+        raise BrowserNotFound(f"{hint} (configured: {configured!r} is not an executable file)")
+    for name in CANDIDATES:
+        path = shutil.which(name)
+        if path:
+            return path
+    raise BrowserNotFound(hint)
+
+
+_majors: dict[str, int] = {}
+
+
+async def chromium_major(executable: str) -> int:
+    """The browser's major version (``chromium --version``), cached; a fallback when unreadable."""
+    if executable not in _majors:
+        major = FALLBACK_MAJOR
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                executable, "--version", stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+            out, _ = await asyncio.wait_for(proc.communicate(), 15)
+            found = re.search(rb"(\d+)\.\d+\.\d+", out)
+            if found:
+                major = int(found.group(1))
+        except (OSError, asyncio.TimeoutError) as exc:
+            log.warning("could not read the version of %s: %s", executable, exc)
+        _majors[executable] = major
+    return _majors[executable]
+
+
+def default_user_agent(major: int) -> str:
+    """A desktop Chrome user agent of the browser's own version (never ``HeadlessChrome``)."""
+    return USER_AGENT.format(major=major)
+
+
+def chromium_args(profile: Path, *, headless: bool, user_agent: str, extra_args: Iterable[str] = ()) -> list[str]:
+    """The command-line flags of one session's browser; ``--enable-features``/``--disable-features``
+    of ``extra_args`` are merged with ours (Chromium only honours the last occurrence)."""
+    enable, disable = list(ENABLE_FEATURES), list(DISABLE_FEATURES)
+    rest: list[str] = []
+    for arg in extra_args:
+        if arg.startswith("--enable-features="):
+            enable += [f for f in arg.split("=", 1)[1].split(",") if f]
+        elif arg.startswith("--disable-features="):
+            disable += [f for f in arg.split("=", 1)[1].split(",") if f]
+        else:
+            rest.append(arg)
+    args = list(BASE_ARGS)
+    if headless:
+        args.append("--headless=new")
+    if os.geteuid() == 0:
+        args.append("--no-sandbox")  # Chromium refuses to start its sandbox as root
+    args += [
+        f"--user-agent={user_agent}",
+        f"--user-data-dir={profile}",
+        "--remote-debugging-port=0",
+        "--enable-features=" + ",".join(dict.fromkeys(enable)),
+        "--disable-features=" + ",".join(dict.fromkeys(disable)),
+    ]
+    return args + rest + ["about:blank"]
+
+
+# -- /proc ---------------------------------------------------------------------------------------
+def _stat(pid: int) -> tuple[str, int, int] | None:
+    """(state, ppid, pgid) of a process, or None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    fields = data[data.rindex(b")") + 2:].split()
+    return fields[0].decode(), int(fields[1]), int(fields[2])
+
+
+def _all_pids() -> list[int]:
+    return [int(name) for name in os.listdir("/proc") if name.isdigit()]
+
+
+def process_tree(root: int, pgid: int | None = None) -> list[int]:
+    """Live (non-zombie) processes descending from ``root``, plus members of process group
+    ``pgid`` (which still finds a browser's children after the browser itself died)."""
+    stats = {pid: st for pid in _all_pids() if (st := _stat(pid)) is not None}
+    children: dict[int, list[int]] = collections.defaultdict(list)
+    for pid, (_, ppid, _) in stats.items():
+        children[ppid].append(pid)
+    found: set[int] = set()
+    todo = [root] if root in stats else []
+    while todo:
+        pid = todo.pop()
+        if pid not in found:
+            found.add(pid)
+            todo.extend(children.get(pid, ()))
+    if pgid is not None:
+        found.update(pid for pid, (_, _, group) in stats.items() if group == pgid)
+    return sorted(pid for pid in found if stats.get(pid, ("Z",))[0] not in ("Z", "X"))
+
+
+_subreaper = False
+
+
+def become_subreaper() -> None:
+    """Orphaned browser children (a killed browser's renderers) are re-parented to this process
+    instead of init, so we can reap them: some container inits never do, and zombies pile up."""
+    global _subreaper
+    if _subreaper:
+        return
+    _subreaper = True
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+            log.debug("prctl(PR_SET_CHILD_SUBREAPER) failed: errno %s", ctypes.get_errno())
+    except (OSError, AttributeError) as exc:
+        log.debug("cannot become a subreaper: %s", exc)
+
+
+def reap_orphans(pgids: set[int]) -> int:
+    """Reap our zombie children that belong to one of the browsers' process groups (never a
+    browser main process: asyncio waits for those)."""
+    me, reaped = os.getpid(), 0
+    for pid in _all_pids():
+        st = _stat(pid)
+        if st and st[0] == "Z" and st[1] == me and st[2] in pgids and pid not in pgids:
+            with contextlib.suppress(ChildProcessError, OSError):
+                os.waitpid(pid, os.WNOHANG)
+                reaped += 1
+    return reaped
+
+
+def clear_stale_lock(profile: Path) -> None:
+    """Remove ``Singleton*`` files left by a browser that did not exit cleanly; a browser of a
+    previous run of the server still holding this profile is killed first."""
+    lock = profile / "SingletonLock"
+    try:
+        target = os.readlink(lock)
+    except OSError:
+        target = None
+    if target:
+        pid = int(target.rsplit("-", 1)[-1]) if target.rsplit("-", 1)[-1].isdigit() else 0
+        if pid and _stat(pid) is not None and pid != os.getpid():
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            except OSError:
+                cmdline = []
+            if f"--user-data-dir={profile}".encode() in cmdline:
+                log.warning("killing browser %s left over with profile %s", pid, profile)
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+    for name in ("SingletonLock", "SingletonSocket", "SingletonCookie"):
+        with contextlib.suppress(FileNotFoundError):
+            (profile / name).unlink()
+
+
+def _consume(task: asyncio.Future) -> None:
+    if not task.cancelled():
+        task.exception()
+
+
+async def uncancelled(awaitable: Any, timeout: float | None = None, track: set | None = None) -> Any:
+    """Await a pyppeteer call, with an optional timeout, without ever cancelling it.
+
+    pyppeteer resolves its protocol futures without checking whether they were cancelled: one
+    late answer to a call that a timeout (or a cancelled task) gave up on raises inside its
+    receive loop and ends the connection. So the call runs on in its own task; we stop waiting.
+    """
+    task = asyncio.ensure_future(awaitable)
+    task.add_done_callback(_consume)
+    if track is not None:  # calls in flight, which a graceful close lets finish first
+        track.add(task)
+        task.add_done_callback(track.discard)
+    if timeout is None:
+        return await asyncio.shield(task)
+    return await asyncio.wait_for(asyncio.shield(task), timeout)
+
+
+class BrowserProcess:
+    """One running Chromium (its own process group) and pyppeteer's connection to it."""
+
+    def __init__(self, proc: asyncio.subprocess.Process, profile: Path) -> None:
+        self.proc = proc
+        self.pid = proc.pid
+        self.profile = profile
+        self.browser: Browser | None = None
+        self._stderr: collections.deque[str] = collections.deque(maxlen=30)
+        self._drain = asyncio.ensure_future(self._read_stderr())
+        self._closing: asyncio.Future | None = None
+
+    @classmethod
+    async def launch(cls, executable: str, profile: Path, args: list[str], timeout: float = 30.0) -> "BrowserProcess":
+        become_subreaper()
+        profile.mkdir(parents=True, exist_ok=True)
+        clear_stale_lock(profile)
+        port_file = profile / "DevToolsActivePort"
+        with contextlib.suppress(FileNotFoundError):
+            port_file.unlink()
+        proc = await asyncio.create_subprocess_exec(
+            executable, *args, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE, start_new_session=True)
+        self = cls(proc, profile)
+        try:
+            endpoint = await self._endpoint(port_file, timeout)
+            self.browser = await uncancelled(pyppeteer.connect(browserWSEndpoint=endpoint, defaultViewport=None), timeout)
+        except BaseException:
+            await self.close()
+            raise
+        return self
+
+    async def _endpoint(self, port_file: Path, timeout: float) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            with contextlib.suppress(OSError, ValueError):
+                port, path = port_file.read_text().split("\n")[:2]
+                if port.strip().isdigit() and path.startswith("/devtools/"):
+                    return f"ws://127.0.0.1:{int(port)}{path.strip()}"
+            if self.proc.returncode is not None:
+                raise BrowserLaunchError(f"Chromium exited at start (code {self.proc.returncode}): {self.stderr_tail()}")
+            if time.monotonic() > deadline:
+                raise BrowserLaunchError(f"Chromium did not open DevTools within {timeout:.0f}s: {self.stderr_tail()}")
+            await asyncio.sleep(0.05)
+
+    async def _read_stderr(self) -> None:
+        assert self.proc.stderr is not None
+        with contextlib.suppress(Exception):
+            async for line in self.proc.stderr:
+                text = line.decode(errors="replace").rstrip()
+                if text and "dbus" not in text:
+                    self._stderr.append(text)
+                    log.debug("chromium[%s]: %s", self.pid, text)
+
+    def stderr_tail(self, lines: int = 5) -> str:
+        return " | ".join(list(self._stderr)[-lines:]) or "no output"
+
+    @property
+    def exited(self) -> bool:
+        return self.proc.returncode is not None
+
+    async def wait(self) -> int:
+        return await self.proc.wait()
+
+    def pids(self) -> list[int]:
+        return process_tree(self.pid, self.pid)
+
+    async def close(self, grace: float = 5.0) -> None:
+        """Ask Chromium to quit (it flushes the profile's storage), kill its whole process group
+        if it takes longer than ``grace`` seconds, and reap everything. Safe to call twice."""
+        if self._closing is None:
+            self._closing = asyncio.ensure_future(self._close(grace))
+        await asyncio.shield(self._closing)
+
+    async def _close(self, grace: float) -> None:
+        browser, self.browser = self.browser, None
+        connection = getattr(browser, "_connection", None)
+        if connection is not None and not self.exited and connection._connected:
+            with contextlib.suppress(Exception):
+                await uncancelled(connection.send("Browser.close"), min(grace, 3.0))
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self.proc.wait(), grace)
+        self.kill()
+        await self.proc.wait()
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                await connection.dispose()
+        # The children notice their parent is gone within moments; kill and reap them all.
+        for _ in range(40):
+            left = process_tree(self.pid, self.pid)
+            for pid in left:
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+            reap_orphans({self.pid})
+            if not left and not _zombies_of(self.pid):
+                break
+            await asyncio.sleep(0.05)
+        if not self._drain.done():
+            with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
+                await asyncio.wait_for(self._drain, 1.0)
+
+    def kill(self) -> None:
+        """SIGKILL the browser's process group at once (no flush)."""
+        if process_tree(self.pid, self.pid):
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(self.pid, signal.SIGKILL)
+
+
+def _zombies_of(pgid: int) -> list[int]:
+    """Zombies of the group that are ours to reap (not the main process: asyncio reaps it)."""
+    me = os.getpid()
+    return [pid for pid in _all_pids() if (st := _stat(pid)) and st[0] == "Z" and st[2] == pgid
+            and st[1] == me and pid != pgid]
+
+
+def kill_profile_processes(profile: Path) -> list[int]:
+    """SIGKILL every process started with this profile folder (a safety net after a launch that
+    was cancelled half-way, or a browser left over by a previous run of the server)."""
+    marker = f"--user-data-dir={profile}".encode()
+    killed = []
+    for pid in _all_pids():
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if marker in cmdline.split(b"\0") and pid != os.getpid():
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+    return killed

@@ -1,0 +1,10 @@
+"""CSS selectors of WhatsApp Web's page, the only place they may be written.
+
+The driver reads everything through ``bridge.js`` (modules and events), so it needs no selector
+to work; these serve diagnostics, e.g. a screenshot of the QR code or of the chat list.
+"""
+from __future__ import annotations
+
+QR_CODE = "div[data-ref] canvas"  # the QR code while the page is UNPAIRED
+QR_RELOAD = "div[data-ref] button, button"  # "Click to reload QR code" once UNPAIRED_IDLE
+CHAT_LIST = "#pane-side"  # the chat list once CONNECTED

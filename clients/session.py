@@ -1,0 +1,457 @@
+"""One WhatsApp Web session: a browser, its page, the bridge inside it, and the state machine.
+
+The manager calls ``begin_start``/``shutdown``/``logout`` under its per-key lock; everything the
+page reports arrives through ``window.__wadEmit`` and is turned into states and events here.
+Each browser lifetime is a ``_Run``: callbacks of an old run (a browser being closed) are ignored.
+"""
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import functools
+import json
+import logging
+import shutil
+import time
+from pathlib import Path
+from typing import Any, Protocol
+
+from pyppeteer import helper
+from pyppeteer.errors import PyppeteerError
+
+from .base import LIVE_STATES, ManagerSettings, NotConnected, SessionError, SessionState
+from .browser import (
+    BrowserProcess, chromium_args, chromium_major, default_user_agent, kill_profile_processes, uncancelled,
+)
+
+log = logging.getLogger(__name__)
+
+BRIDGE_SOURCE = (Path(__file__).with_name("bridge.js")).read_text(encoding="utf-8")
+READY_JS = "() => !!(window.Debug && window.Debug.VERSION) && typeof window.require === 'function'"
+FATAL_STATES = {
+    "TOS_BLOCK": "the account is blocked by WhatsApp",
+    "SMB_TOS_BLOCK": "the business account is blocked by WhatsApp",
+}
+RETRY_STATES = {
+    "PROXYBLOCK": "WhatsApp refuses connections from this network",
+    "DEPRECATED_VERSION": "WhatsApp Web says this version is deprecated",
+}
+MAX_TAKEOVERS = 3  # CONFLICTs answered with takeover() within TAKEOVER_WINDOW before giving up
+TAKEOVER_WINDOW = 60.0
+
+
+class SessionHooks(Protocol):
+    """What a session needs from its manager."""
+
+    def emit(self, key: str, event: str, data: dict[str, Any]) -> None: ...
+
+    def session_failed(self, session: "Session", retry: bool) -> bool:
+        """A run failed; return True when an automatic restart is scheduled."""
+
+    def session_gave_up(self, session: "Session", reason: str) -> None:
+        """The session wants to be stopped (QR never scanned)."""
+
+
+class _Run:
+    """One browser lifetime."""
+
+    def __init__(self) -> None:
+        self.browser: BrowserProcess | None = None
+        self.page: Any = None
+        self.ready = asyncio.Event()  # the bridge is injected into the current document
+        self.started = asyncio.Event()  # the first injection happened
+        self.closing = False
+        self.quiet = False  # logging out: page events no longer change the state
+        self.logged_out = asyncio.Event()
+        self.tasks: set[asyncio.Task] = set()
+        self.inject_task: asyncio.Task | None = None
+        self.closer: asyncio.Task | None = None
+        self.connected_at: float | None = None
+        self.qr_refreshes = 0
+        self.takeovers: collections.deque[float] = collections.deque()
+        self.inflight: set[asyncio.Future] = set()
+
+    def cdp(self, awaitable: Any, timeout: float | None = None) -> Any:
+        """A pyppeteer call of this run (see ``uncancelled``)."""
+        return uncancelled(awaitable, timeout, self.inflight)
+
+    def spawn(self, coro: Any) -> asyncio.Task:
+        task = asyncio.ensure_future(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
+
+class Session:
+    def __init__(self, key: str, settings: ManagerSettings, hooks: SessionHooks) -> None:
+        self.key = key
+        self.settings = settings
+        self.hooks = hooks
+        self.profile = settings.profiles_dir / key
+        self.state = SessionState.STOPPED
+        self.phone: str | None = None
+        self.pushname: str | None = None
+        self.since = time.time()
+        self.error: str | None = None
+        self.qr: str | None = None
+        self.last_activity: float | None = None
+        self.restarts = 0
+        self._run: _Run | None = None
+        self._launch_task: asyncio.Task | None = None
+
+    # -- status --------------------------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        return {
+            "state": self.state.value, "phone": self.phone, "pushname": self.pushname, "since": self.since,
+            "error": self.error, "qr": self.qr if self.state is SessionState.QR else None,
+            "lastActivity": self.last_activity,
+        }
+
+    def set_state(self, state: SessionState, **changes: Any) -> None:
+        """Change the state and fields; a 'state' event goes out when anything but the QR changed."""
+        changed = state is not self.state
+        for name, value in changes.items():
+            if getattr(self, name) != value:
+                setattr(self, name, value)
+                changed = changed or name != "qr"
+        if state is not self.state:
+            self.state, self.since = state, time.time()
+        if changed:
+            log.info("session %s: %s%s", self.key, state.value, f" ({self.error})" if self.error else "")
+            self.hooks.emit(self.key, "state", self.status())
+
+    def touch(self) -> None:
+        self.last_activity = time.time()
+
+    def browser_pids(self) -> list[int]:
+        run = self._run
+        return run.browser.pids() if run and run.browser else []
+
+    # -- lifecycle (under the manager's lock) ----------------------------------------------------
+    def begin_start(self, executable: str, semaphore: asyncio.Semaphore) -> None:
+        """STARTING now; the browser is launched by a task (the caller does not wait for it)."""
+        self.set_state(SessionState.STARTING, error=None, qr=None)
+        run = self._run = _Run()
+        self._launch_task = asyncio.ensure_future(self._launch(run, executable, semaphore))
+
+    async def shutdown(self) -> None:
+        """Close the browser of the current run, whatever it is doing. The state is unchanged."""
+        run = self._run
+        if run is None:
+            return
+        run.closing = True
+        if run.closer is None:
+            run.closer = asyncio.ensure_future(self._close_run(run))
+        await asyncio.shield(run.closer)
+        if self._run is run:
+            self._run = None
+
+    async def logout(self) -> None:
+        """Log out in the page when it is open, close the browser, delete the profile."""
+        run = self._run
+        if run and not run.closing and run.ready.is_set() and self.state in (SessionState.CONNECTED, SessionState.DISCONNECTED):
+            run.quiet = True
+            try:
+                await run.cdp(run.page.evaluate("() => window.WADriver.logout()"), 10)
+                # The page hears the logout back (Cmd 'logout') once WhatsApp took it.
+                await asyncio.wait_for(run.logged_out.wait(), 5)
+            except (asyncio.TimeoutError, PyppeteerError) as exc:
+                log.warning("session %s: logout in the page did not complete: %s", self.key, exc)
+        await self.shutdown()
+        await remove_profile(self.profile)
+
+    # -- launching -----------------------------------------------------------------------------
+    async def _launch(self, run: _Run, executable: str, semaphore: asyncio.Semaphore) -> None:
+        s = self.settings
+        try:
+            async with semaphore:
+                agent = s.user_agent or default_user_agent(await chromium_major(executable))
+                args = chromium_args(self.profile, headless=s.headless, user_agent=agent, extra_args=s.extra_args)
+                run.browser = await BrowserProcess.launch(executable, self.profile, args, timeout=s.ready_timeout)
+                run.spawn(self._watch_process(run))
+                browser = run.browser.browser
+                browser.on("disconnected", lambda: self._fail(run, "lost the DevTools connection to the browser"))
+                pages = await run.cdp(browser.pages())
+                page = run.page = pages[0] if pages else await run.cdp(browser.newPage())
+                page.on("error", lambda *_: self._fail(run, "the page crashed"))
+                page.on("close", lambda *_: self._fail(run, "the page was closed"))
+                page.on("framenavigated", functools.partial(self._navigated, run))
+                await expose_function(page, "__wadEmit", functools.partial(self._on_emit, run), lambda: not run.closing)
+                await run.cdp(page.goto(s.url, waitUntil="domcontentloaded", timeout=int(s.ready_timeout * 1000)))
+                await asyncio.wait_for(run.started.wait(), s.ready_timeout)
+            run.spawn(self._heartbeat(run))
+        except asyncio.CancelledError:
+            raise
+        except asyncio.TimeoutError:
+            self._fail(run, f"WhatsApp Web did not become ready within {s.ready_timeout:.0f}s")
+        except Exception as exc:  # noqa: BLE001 - every start failure becomes FAILED with its reason
+            log.debug("session %s: start failed", self.key, exc_info=True)
+            self._fail(run, f"start failed: {_message(exc)}")
+
+    def _navigated(self, run: _Run, frame: Any) -> None:
+        if run is not self._run or run.closing or frame.parentFrame is not None:
+            return
+        run.ready.clear()
+        if run.inject_task and not run.inject_task.done():
+            run.inject_task.cancel()
+        run.inject_task = run.spawn(self._inject(run))
+
+    async def _inject(self, run: _Run) -> None:
+        """Wait for ``window.Debug.VERSION`` (every 200 ms), then inject the bridge and start it."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.ready_timeout
+        page = run.page
+        while True:
+            with contextlib.suppress(PyppeteerError, asyncio.TimeoutError):
+                if await run.cdp(page.evaluate(READY_JS), 5):
+                    break
+            if loop.time() > deadline:
+                self._fail(run, f"WhatsApp Web did not load within {self.settings.ready_timeout:.0f}s (no Debug.VERSION)")
+                return
+            await asyncio.sleep(0.2)
+        try:
+            await run.cdp(page.evaluate(BRIDGE_SOURCE, force_expr=True))
+            options = {"messagesPerChat": self.settings.sync_messages_per_chat}
+            info = await run.cdp(page.evaluate("(o) => window.WADriver.init(o)", options))
+        except PyppeteerError as exc:
+            if "destroyed" in str(exc) or "navigat" in str(exc):
+                return  # a newer navigation injects again
+            self._fail(run, f"could not start the bridge: {_message(exc)}")
+            return
+        log.debug("session %s: bridge ready on WhatsApp Web %s", self.key, (info or {}).get("webVersion"))
+        run.ready.set()
+        run.started.set()
+
+    async def _watch_process(self, run: _Run) -> None:
+        assert run.browser is not None
+        code = await run.browser.wait()
+        how = f"killed by signal {-code}" if code < 0 else f"exit code {code}"
+        self._fail(run, f"the browser exited unexpectedly ({how})")
+
+    async def _heartbeat(self, run: _Run) -> None:
+        s = self.settings
+        misses = 0
+        while not run.closing:
+            await asyncio.sleep(s.heartbeat_interval)
+            try:
+                await run.cdp(run.page.evaluate("1", force_expr=True), s.heartbeat_timeout)
+                misses = 0
+            except asyncio.TimeoutError:
+                self._fail(run, f"the browser did not answer within {s.heartbeat_timeout:.0f}s")
+                return
+            except PyppeteerError as exc:  # a navigation may destroy the context under us once
+                misses += 1
+                if misses >= 2:
+                    self._fail(run, f"the browser stopped answering: {_message(exc)}")
+                    return
+
+    def _fail(self, run: _Run, error: str, retry: bool = True) -> None:
+        if run is not self._run or run.closing:
+            return
+        run.closing = True
+        if run.connected_at is not None and time.time() - run.connected_at >= self.settings.stable_after:
+            self.restarts = 0
+        restarting = self.hooks.session_failed(self, retry)
+        if retry and not restarting:
+            error += f" (no automatic restart: {self.restarts} done)" if self.restarts else " (no automatic restart)"
+        self.set_state(SessionState.FAILED, error=error, qr=None)
+        run.closer = asyncio.ensure_future(self._close_run(run))
+
+    async def _close_run(self, run: _Run) -> None:
+        current = asyncio.current_task()
+        tasks = [t for t in [self._launch_task, *run.tasks] if t is not None and t is not current and not t.done()]
+        if self._launch_task is not None and self._launch_task in tasks:
+            self._launch_task = None
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(BaseException):
+                await task
+        if run.inflight:  # let calls in flight answer before the targets go away
+            await asyncio.wait(list(run.inflight), timeout=1.0)
+        if run.browser is not None:
+            await run.browser.close(self.settings.close_grace)
+        if kill_profile_processes(self.profile):  # a launch cancelled before we knew its pid
+            await asyncio.sleep(0.2)
+
+    # -- the page's events -----------------------------------------------------------------------
+    def _on_emit(self, run: _Run, kind: str, payload: str) -> None:
+        """pyppeteer calls this synchronously: only state changes and scheduling happen here."""
+        if run is not self._run or run.closing:
+            return
+        try:
+            data = json.loads(payload) if payload else None
+        except ValueError:
+            log.warning("session %s: unreadable %s event from the bridge", self.key, kind)
+            return
+        if run.quiet:
+            if kind == "logout":
+                run.logged_out.set()
+            return
+        handler = getattr(self, f"_on_{kind}", None)
+        if handler is None:
+            log.debug("session %s: unknown bridge event %s", self.key, kind)
+            return
+        try:
+            handler(run, data if isinstance(data, dict) else {})
+        except Exception:  # noqa: BLE001 - a bad event must not break the session
+            log.exception("session %s: handling the bridge's %s event failed", self.key, kind)
+
+    def _on_state(self, run: _Run, data: dict[str, Any]) -> None:
+        wa = str(data.get("state") or "")
+        if wa == "CONNECTED":
+            run.connected_at = run.connected_at or time.time()
+            run.qr_refreshes = 0
+            me = str(data.get("me") or "")
+            phone = me.split("@", 1)[0] if me else self.phone
+            self.set_state(SessionState.CONNECTED, phone=phone, pushname=data.get("pushname") or self.pushname,
+                           error=None, qr=None)
+        elif wa == "UNPAIRED":
+            # From STARTING, QR comes with the 'qr' event (which follows): a QR state has a QR.
+            run.connected_at = None
+            if self.state is not SessionState.STARTING or self.qr:
+                self.set_state(SessionState.QR, phone=None, pushname=None)
+        elif wa == "UNPAIRED_IDLE":
+            run.connected_at = None
+            self.set_state(SessionState.QR, phone=None, pushname=None, qr=None)
+            self._idle(run)
+        elif wa in FATAL_STATES:
+            self._fail(run, f"{wa}: {FATAL_STATES[wa]}", retry=False)
+        elif wa in RETRY_STATES:
+            self._fail(run, f"{wa}: {RETRY_STATES[wa]}")
+        elif wa == "CONFLICT":
+            self._takeover(run)
+        elif self.state is SessionState.CONNECTED:  # TIMEOUT, OPENING, PAIRING...: reconnecting
+            self.set_state(SessionState.DISCONNECTED)
+
+    def _on_qr(self, run: _Run, data: dict[str, Any]) -> None:
+        qr = data.get("qr")
+        if not isinstance(qr, str) or not qr or qr == self.qr and self.state is SessionState.QR:
+            return
+        self.set_state(SessionState.QR, qr=qr, phone=None, pushname=None)
+        self.hooks.emit(self.key, "qr", {"qr": qr})
+
+    def _on_sync(self, run: _Run, data: dict[str, Any]) -> None:
+        self.hooks.emit(self.key, "sync", {"chats": data.get("chats") or [], "messages": data.get("messages") or []})
+
+    def _on_message(self, run: _Run, data: dict[str, Any]) -> None:
+        self.touch()
+        self.hooks.emit(self.key, "message", data)
+
+    def _on_ack(self, run: _Run, data: dict[str, Any]) -> None:
+        self.hooks.emit(self.key, "ack", {"id": data.get("id"), "chatId": data.get("chatId"), "ack": data.get("ack")})
+
+    def _on_chat(self, run: _Run, data: dict[str, Any]) -> None:
+        self.hooks.emit(self.key, "chat", data)
+
+    def _on_logout(self, run: _Run, data: dict[str, Any]) -> None:
+        # Logged out from the phone (or the page): the page clears its storage and shows a QR again.
+        run.connected_at = None
+        self.set_state(SessionState.QR, phone=None, pushname=None, qr=None)
+
+    def _on_error(self, run: _Run, data: dict[str, Any]) -> None:
+        log.warning("session %s: bridge error in %s: %s", self.key, data.get("where"), data.get("message"))
+
+    def _idle(self, run: _Run) -> None:
+        if run.qr_refreshes < self.settings.qr_refreshes:
+            run.qr_refreshes += 1
+            run.spawn(self._call_quietly(run, "refreshQR"))
+        else:
+            self.hooks.session_gave_up(self, f"the QR code was not scanned ({self.settings.qr_refreshes} refreshes)")
+
+    def _takeover(self, run: _Run) -> None:
+        now = time.time()
+        while run.takeovers and now - run.takeovers[0] > TAKEOVER_WINDOW:
+            run.takeovers.popleft()
+        if len(run.takeovers) >= MAX_TAKEOVERS:
+            self._fail(run, "CONFLICT: WhatsApp Web keeps being opened in another browser", retry=False)
+            return
+        run.takeovers.append(now)
+        run.spawn(self._call_quietly(run, "takeover"))
+
+    async def _call_quietly(self, run: _Run, name: str) -> None:
+        try:
+            await run.cdp(run.page.evaluate(f"() => window.WADriver.{name}()"), self.settings.call_timeout)
+        except (asyncio.TimeoutError, PyppeteerError) as exc:
+            log.warning("session %s: %s failed: %s", self.key, name, _message(exc))
+
+    # -- calls -----------------------------------------------------------------------------------
+    async def call(self, name: str, *args: Any) -> Any:
+        """``WADriver.<name>(*args)`` in the page of a CONNECTED session."""
+        run = self._run
+        if run is None or run.closing or self.state is not SessionState.CONNECTED:
+            raise NotConnected(f"session {self.key} is {self.state.value}, not CONNECTED")
+        timeout = self.settings.call_timeout
+        try:
+            await asyncio.wait_for(run.ready.wait(), timeout)
+            return await run.cdp(run.page.evaluate(f"(...a) => window.WADriver.{name}(...a)", *args), timeout)
+        except asyncio.TimeoutError:
+            raise SessionError(f"{name} did not answer within {timeout:.0f}s") from None
+        except PyppeteerError as exc:
+            if run.closing:
+                raise NotConnected(f"session {self.key} is {self.state.value}, not CONNECTED") from None
+            raise SessionError(f"{name} failed: {_message(exc)}") from None
+
+
+DELIVER_RESULT_JS = """function deliverResult(name, seq, result) {
+  window[name]['callbacks'].get(seq)(result);
+  window[name]['callbacks'].delete(seq);
+}"""
+
+
+async def expose_function(page: Any, name: str, callback: Any, alive: Any = lambda: True) -> None:
+    """``page.exposeFunction`` (once per page, before navigating: a second registration of a
+    name raises), with pyppeteer's delivery of the (empty) result made safe: pyppeteer sends it
+    without awaiting, so a page closing meanwhile logs "Future exception was never retrieved"."""
+    await uncancelled(page.exposeFunction(name, callback))
+    original = page._onBindingCalled
+
+    def on_binding_called(event: dict[str, Any]) -> None:
+        try:
+            call = json.loads(event["payload"])
+        except (KeyError, ValueError):
+            return
+        if call.get("name") != name:
+            original(event)
+            return
+        try:
+            callback(*call.get("args", []))
+        except Exception:  # noqa: BLE001
+            log.exception("the %s callback failed", name)
+        if not alive():  # a closing page: the answer would only fail
+            return
+        expression = helper.evaluationString(DELIVER_RESULT_JS, name, call.get("seq"), None)
+        try:
+            sent = page._client.send("Runtime.evaluate", {"expression": expression, "contextId": event["executionContextId"]})
+        except Exception:  # noqa: BLE001 - the page is gone
+            return
+        sent.add_done_callback(lambda f: f.cancelled() or f.exception())
+
+    page._onBindingCalled = on_binding_called
+
+
+def _message(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    for prefix in ("Evaluation failed: ", "Error: "):
+        text = text.removeprefix(prefix)
+    return text.splitlines()[0][:300]
+
+
+async def remove_profile(profile: Path, attempts: int = 20) -> None:
+    """Delete a profile folder; the browser may still be letting go of its files, so retry."""
+    for attempt in range(attempts):
+        if not profile.exists():
+            return
+        try:
+            shutil.rmtree(profile)
+            return
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            if attempt == attempts - 1:
+                raise SessionError(f"could not delete the profile {profile}: {exc}") from exc
+            await asyncio.sleep(0.25)
+
+
+__all__ = ["Session", "SessionHooks", "LIVE_STATES", "remove_profile"]
