@@ -302,6 +302,14 @@ def _schema_name(schema: Any) -> str:
     return name
 
 
+def _drop_partial_defaults(doc: dict[str, Any]) -> None:
+    """A field left out of a partial (update) body keeps its value: it has no default there."""
+    for name, schema in doc.get("components", {}).get("schemas", {}).items():
+        if name.endswith("Partial"):
+            for prop in schema.get("properties", {}).values():
+                prop.pop("default", None)
+
+
 def _content(responses: Iterable[Response]) -> dict[str, Any]:
     content: dict[str, Any] = {}
     for response in responses:
@@ -408,7 +416,9 @@ def build_document(routes: Iterable[Any], *, title: str = "wamulti", version: st
             spec.path(path=path, operations=operations)
     for tag, text in tags.items():
         spec.tag({"name": tag, **({"description": text} if text else {})})
-    return spec.to_dict()
+    doc = spec.to_dict()
+    _drop_partial_defaults(doc)
+    return doc
 
 
 _INFO = """\

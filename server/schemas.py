@@ -25,14 +25,14 @@ class Timestamp(fields.String):
 class UserSchema(Schema):
     """The user object of API.md, as ``server.users.public_user`` answers it."""
 
-    id = fields.Integer(dump_only=True)
-    username = fields.String(dump_only=True, metadata={"example": "alice"})
-    full_name = fields.String(data_key="fullName", dump_only=True)
-    email = fields.String(dump_only=True)
-    role = fields.String(dump_only=True, validate=validate.OneOf(ROLES))
-    points = fields.Integer(dump_only=True)
-    created_at = Timestamp()
-    updated_at = Timestamp()
+    id = fields.Integer(dump_only=True, required=True)
+    username = fields.String(dump_only=True, required=True, metadata={"example": "alice"})
+    full_name = fields.String(data_key="fullName", dump_only=True, required=True)
+    email = fields.String(dump_only=True, required=True)
+    role = fields.String(dump_only=True, required=True, validate=validate.OneOf(ROLES))
+    points = fields.Integer(dump_only=True, required=True)
+    created_at = Timestamp(required=True)
+    updated_at = Timestamp(required=True)
 
 
 def not_blank(value: str) -> None:

@@ -272,9 +272,13 @@ class FakeSessions:
         return self.rows
 
 
-async def test_plugins_add_to_stats_and_sessions_through_hooks(make_server, tmp_path):
+async def test_plugins_add_to_stats_and_sessions_through_hooks(tmp_path, db_url):
     rows: list[dict] = []
-    server = await make_server(plugins=[FakeSessions(rows)])
+    async with server_with_plugins(tmp_path, db_url, ["auth", "catalog", "articles", "admin"], [FakeSessions(rows)]) as server:
+        await _check_stats_and_sessions_from_hooks(server, rows)
+
+
+async def _check_stats_and_sessions_from_hooks(server, rows: list[dict]) -> None:
     admin, me = await server.admin()
     _, ann = await server.register("ann")
     rows.extend([

@@ -9,7 +9,7 @@ from server.schemas import Timestamp, http_url_or_empty, not_blank
 class ArticleSchema(Schema):
     """An article. ``id`` and the timestamps are read-only; unknown fields are refused."""
 
-    id = fields.Integer(dump_only=True)
+    id = fields.Integer(dump_only=True, required=True)
     title = fields.String(
         required=True, validate=[validate.Length(min=1, max=200), not_blank], metadata={"example": "Opening hours"}
     )
@@ -23,5 +23,5 @@ class ArticleSchema(Schema):
         validate=[validate.Length(max=2048), http_url_or_empty],
         metadata={"description": "An http(s) URL, or empty for none."},
     )
-    created_at = Timestamp()
-    updated_at = Timestamp()
+    created_at = Timestamp(required=True)
+    updated_at = Timestamp(required=True)

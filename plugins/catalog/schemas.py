@@ -80,7 +80,7 @@ def _name_validators(max_length: int) -> list[Any]:
 class ProductSchema(Schema):
     """A product. ``id`` and the timestamps are read-only; unknown fields are refused."""
 
-    id = fields.Integer(dump_only=True)
+    id = fields.Integer(dump_only=True, required=True)
     name = fields.String(required=True, validate=_name_validators(200), metadata={"example": "Coffee mug"})
     description = fields.String(load_default="", validate=validate.Length(max=10_000))
     price_cents = Price(data_key="price", load_default=0)
@@ -95,6 +95,6 @@ class ProductSchema(Schema):
         validate=[validate.Length(max=2048), http_url_or_empty],
         metadata={"description": "An http(s) URL, or empty for none.", "example": "https://example.com/mug.png"},
     )
-    created_at = Timestamp()
-    updated_at = Timestamp()
+    created_at = Timestamp(required=True)
+    updated_at = Timestamp(required=True)
 
