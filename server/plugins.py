@@ -26,6 +26,8 @@ BUILTINS: dict[str, str] = {
     "catalog": "plugins.catalog",
     "articles": "plugins.articles",
     "admin": "plugins.admin",
+    "whatsapp": "plugins.whatsapp",
+    "webui": "plugins.webui",
 }
 
 

@@ -1,0 +1,226 @@
+"""The WhatsApp routes of API.md. ``:userId`` is the caller's own id, or the caller is an admin."""
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from clients import NotConnected, SessionLimitReached
+from server import access, openapi
+from server.errors import ApiError, Conflict, Forbidden, NotFound, RateLimited, Unavailable
+from server.handlers import BaseHandler
+from server.pagination import page
+from server.users import get_user
+
+from plugins.whatsapp import store
+from plugins.whatsapp.phone import normalise_chat_id, parse_before
+from plugins.whatsapp.qr import qr_data_url, qr_png
+from plugins.whatsapp.schemas import (
+    ChatSchema,
+    ChatsQuerySchema,
+    MessageSchema,
+    MessagesQuerySchema,
+    QrQuerySchema,
+    QrSchema,
+    SendSchema,
+    SessionStatusSchema,
+)
+from plugins.whatsapp.service import WhatsAppService
+
+USER_ID = r"(?P<user_id>[0-9]+)"
+
+
+async def resolve_target(handler: Any, user: dict[str, Any], user_id: int) -> int:
+    """403 for another user's session unless admin; 404 for a user that does not exist."""
+    if int(user["id"]) == user_id:
+        return user_id
+    if user["role"] != "admin":
+        raise Forbidden("That is another user's WhatsApp session.")
+    if await get_user(handler.app.db, user_id) is None:
+        raise NotFound("No such user.")
+    return user_id
+
+
+async def send_message(wa: WhatsAppService, user_id: int, to: str, body: str) -> dict[str, Any]:
+    """Rate-limit, send through the session, store, and return the API message."""
+    key = str(user_id)
+    if wa.manager.status(key)["state"] != "CONNECTED":
+        raise Conflict("The WhatsApp session is not connected.", extra={"state": wa.status(user_id)["state"]})
+    wait = wa.limiter.take(key)
+    if wait > 0:
+        raise RateLimited(wait, "Sending too fast for this WhatsApp session; slow down.")
+    await asyncio.sleep(wa.limiter.jitter())
+    try:
+        sent = await wa.manager.send_text(key, normalise_chat_id(to), body)
+    except NotConnected:
+        wa.limiter.give_back(key)
+        raise Conflict("The WhatsApp session is not connected.", extra={"state": wa.status(user_id)["state"]}) from None
+    await store.save_message(wa.app.db, user_id, sent)
+    await store.touch_chat_for_message(wa.app.db, user_id, sent)
+    wa.manager.touch(key)
+    return store.api_message(sent)
+
+
+class WhatsAppHandler(BaseHandler):
+    @property
+    def wa(self) -> WhatsAppService:
+        return self.app.state["whatsapp"]
+
+    async def target(self, user_id: str) -> int:
+        return await resolve_target(self, self.current_user, int(user_id))
+
+
+class StartHandler(WhatsAppHandler):
+    @access.user
+    @openapi.doc(
+        summary="Start a user's WhatsApp session",
+        description="Launches the session's browser; follow its state with the status route or the websocket.",
+        responses={202: SessionStatusSchema},
+        errors={403: "Another user's session (only admins may).", 404: "No such user.", 503: "The session limit is reached."},
+        tags=["whatsapp"],
+    )
+    async def post(self, user_id: str) -> None:
+        uid = await self.target(user_id)
+        try:
+            await self.wa.manager.start(str(uid))
+        except SessionLimitReached:
+            raise Unavailable("The server runs as many WhatsApp sessions as it may; try again later.") from None
+        self.write_json(self.wa.status(uid), status=202)
+
+
+class StatusHandler(WhatsAppHandler):
+    @access.user
+    @openapi.doc(summary="A session's status", responses={200: SessionStatusSchema}, errors={403: "Another user's session (only admins may).", 404: "No such user."}, tags=["whatsapp"])
+    async def get(self, user_id: str) -> None:
+        self.write_json(self.wa.status(await self.target(user_id)))
+
+
+class QrHandler(WhatsAppHandler):
+    @access.user
+    @openapi.doc(
+        summary="The QR code to scan",
+        description="JSON with the payload and a PNG data URL, or the PNG itself with `?format=png`.",
+        query=QrQuerySchema,
+        responses={200: [QrSchema, openapi.Response(schema={"type": "string", "format": "binary"}, media_type="image/png")]},
+        errors={403: "Another user's session (only admins may).", 404: "No such user.", 409: "The session is not showing a QR code."},
+        tags=["whatsapp"],
+    )
+    async def get(self, user_id: str) -> None:
+        uid = await self.target(user_id)
+        args = openapi.load_query(self)
+        raw = self.wa.manager.status(str(uid))
+        if raw["state"] != "QR" or not raw.get("qr"):
+            state = self.wa.status(uid)["state"]
+            raise Conflict(f"The session is not showing a QR code (state {state}).", extra={"state": state})
+        if args["format"] == "png":
+            self.set_header("Content-Type", "image/png")
+            self.set_header("Cache-Control", "no-store")
+            self.finish(qr_png(raw["qr"]))
+            return
+        self.write_json({"qr": raw["qr"], "image": qr_data_url(raw["qr"])})
+
+
+class SendHandler(WhatsAppHandler):
+    @access.user
+    @openapi.doc(
+        summary="Send a text message",
+        body=SendSchema,
+        responses={201: MessageSchema},
+        errors={403: "Another user's session (only admins may).", 404: "No such user.",
+                409: "The session is not connected.", 429: "Over the session's send rate (see Retry-After)."},
+        tags=["whatsapp"],
+    )
+    async def post(self, user_id: str) -> None:
+        uid = await self.target(user_id)
+        data = openapi.load_body(self)
+        self.write_json(await send_message(self.wa, uid, data["to"], data["message"]), status=201)
+
+
+class ChatsHandler(WhatsAppHandler):
+    @access.user
+    @openapi.doc(
+        summary="A user's chats, newest first",
+        description="Served from the database: works while the session is stopped.",
+        query=ChatsQuerySchema,
+        responses={200: openapi.list_of(ChatSchema)},
+        errors={403: "Another user's session (only admins may).", 404: "No such user."},
+        tags=["whatsapp"],
+    )
+    async def get(self, user_id: str) -> None:
+        uid = await self.target(user_id)
+        args = openapi.load_query(self)
+        items, total = await store.list_chats(self.db, uid, args["limit"], args["offset"])
+        self.write_json(page(items, total, args))
+
+
+class MessagesHandler(WhatsAppHandler):
+    @access.user
+    @openapi.doc(
+        summary="A chat's messages, newest first",
+        query=MessagesQuerySchema,
+        responses={200: openapi.list_of(MessageSchema)},
+        errors={403: "Another user's session (only admins may).", 404: "No such user."},
+        tags=["whatsapp"],
+    )
+    async def get(self, user_id: str, chat_id: str) -> None:
+        uid = await self.target(user_id)
+        args = openapi.load_query(self)
+        try:
+            before = parse_before(args["before"])
+        except ValueError as exc:
+            raise ApiError(422, "Validation failed.", fields={"before": [str(exc)]}) from None
+        items, total = await store.list_messages(self.db, uid, chat_id, args["limit"], args["offset"], before)
+        self.write_json(page(items, total, args))
+
+
+class DisconnectHandler(WhatsAppHandler):
+    @access.user
+    @openapi.doc(summary="Stop the session, keeping its login", responses={200: SessionStatusSchema}, errors={403: "Another user's session (only admins may).", 404: "No such user."}, tags=["whatsapp"])
+    async def post(self, user_id: str) -> None:
+        uid = await self.target(user_id)
+        await self.wa.manager.stop(str(uid))
+        self.write_json(self.wa.status(uid))
+
+
+class RestartHandler(WhatsAppHandler):
+    @access.user
+    @openapi.doc(
+        summary="Restart the session's browser",
+        responses={202: SessionStatusSchema},
+        errors={403: "Another user's session (only admins may).", 404: "No such user.", 503: "The session limit is reached."},
+        tags=["whatsapp"],
+    )
+    async def post(self, user_id: str) -> None:
+        uid = await self.target(user_id)
+        try:
+            await self.wa.manager.restart(str(uid))
+        except SessionLimitReached:
+            raise Unavailable("The server runs as many WhatsApp sessions as it may; try again later.") from None
+        self.write_json(self.wa.status(uid), status=202)
+
+
+class ClearSessionHandler(WhatsAppHandler):
+    @access.user
+    @openapi.doc(
+        summary="Log out and delete the session's profile",
+        description="The next start shows a QR code.",
+        responses={200: SessionStatusSchema},
+        errors={403: "Another user's session (only admins may).", 404: "No such user."},
+        tags=["whatsapp"],
+    )
+    async def post(self, user_id: str) -> None:
+        uid = await self.target(user_id)
+        await self.wa.manager.logout(str(uid))
+        self.write_json(self.wa.status(uid))
+
+
+default_handlers = [
+    (rf"/api/whatsapp/start/{USER_ID}", StartHandler),
+    (rf"/api/whatsapp/status/{USER_ID}", StatusHandler),
+    (rf"/api/whatsapp/qr/{USER_ID}", QrHandler),
+    (rf"/api/whatsapp/send/{USER_ID}", SendHandler),
+    (rf"/api/whatsapp/chats/{USER_ID}", ChatsHandler),
+    (rf"/api/whatsapp/chats/{USER_ID}/(?P<chat_id>[^/]+)/messages", MessagesHandler),
+    (rf"/api/whatsapp/disconnect/{USER_ID}", DisconnectHandler),
+    (rf"/api/whatsapp/restart/{USER_ID}", RestartHandler),
+    (rf"/api/whatsapp/clear-session/{USER_ID}", ClearSessionHandler),
+]

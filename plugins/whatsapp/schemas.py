@@ -1,0 +1,104 @@
+"""The whatsapp plugin's configuration and request bodies."""
+from __future__ import annotations
+
+from marshmallow import Schema, ValidationError, fields, validate, validates
+
+from server.pagination import PageSchema
+from plugins.whatsapp.phone import normalise_chat_id
+
+
+class SendRateSchema(Schema):
+    per_minute = fields.Float(load_default=20.0, validate=validate.Range(min=0.01))
+    burst = fields.Integer(load_default=5, validate=validate.Range(min=1))
+    jitter_seconds = fields.Float(load_default=0.5, validate=validate.Range(min=0, max=30))
+
+
+class WhatsAppConfigSchema(Schema):
+    url = fields.Url(load_default="https://web.whatsapp.com/", require_tld=False)
+    chromium = fields.String(load_default=None, allow_none=True)
+    max_sessions = fields.Integer(load_default=20, validate=validate.Range(min=1, max=10_000))
+    max_concurrent_starts = fields.Integer(load_default=2, validate=validate.Range(min=1, max=64))
+    idle_timeout = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=1))
+    ready_timeout = fields.Float(load_default=30.0, validate=validate.Range(min=1))
+    heartbeat_interval = fields.Float(load_default=15.0, validate=validate.Range(min=0.1))
+    heartbeat_timeout = fields.Float(load_default=10.0, validate=validate.Range(min=0.1))
+    restart_backoff_initial = fields.Float(load_default=1.0, validate=validate.Range(min=0))
+    restart_backoff_max = fields.Float(load_default=60.0, validate=validate.Range(min=0))
+    max_restarts = fields.Integer(load_default=5, validate=validate.Range(min=0))
+    restore_on_boot = fields.Boolean(load_default=True)
+    headless = fields.Boolean(load_default=True)
+    send_rate = fields.Nested(SendRateSchema, load_default=lambda: SendRateSchema().load({}))
+
+
+class SendSchema(Schema):
+    to = fields.String(
+        required=True,
+        metadata={"description": "A phone number (digits, '+' and spaces) or a chat id such as 79991234567@c.us."},
+    )
+    message = fields.String(required=True, validate=validate.Length(min=1, max=65536))
+
+    @validates("to")
+    def check_to(self, value: str, **kwargs: object) -> None:
+        try:
+            normalise_chat_id(value)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+
+
+class ChatsQuerySchema(PageSchema):
+    pass
+
+
+class MessagesQuerySchema(PageSchema):
+    before = fields.String(
+        load_default=None,
+        metadata={"description": "Only messages older than this: an ISO 8601 time or unix seconds."},
+    )
+
+
+class WsMessagesSchema(MessagesQuerySchema):
+    chat_id = fields.String(data_key="chatId", required=True, validate=validate.Length(min=1, max=128))
+
+
+class QrQuerySchema(Schema):
+    format = fields.String(load_default="json", validate=validate.OneOf(["json", "png"]))
+
+
+# -- answers (for the OpenAPI document) -------------------------------------------
+
+STATES = ["STOPPED", "STARTING", "QR", "CONNECTED", "DISCONNECTED", "FAILED"]
+
+
+class SessionStatusSchema(Schema):
+    userId = fields.Integer(required=True)
+    state = fields.String(required=True, validate=validate.OneOf(STATES))
+    phone = fields.String(allow_none=True, metadata={"description": "The linked phone number, once connected."})
+    pushname = fields.String(allow_none=True, metadata={"description": "The WhatsApp display name."})
+    since = fields.String(allow_none=True, metadata={"description": "When the state last changed (ISO 8601)."})
+    error = fields.String(allow_none=True, metadata={"description": "Why the session FAILED."})
+
+
+class QrSchema(Schema):
+    qr = fields.String(required=True, metadata={"description": "The raw QR payload."})
+    image = fields.String(required=True, metadata={"description": "The QR code as a data:image/png;base64 URL."})
+
+
+class MessageSchema(Schema):
+    id = fields.String(required=True)
+    chatId = fields.String(required=True)
+    from_ = fields.String(data_key="from", required=True)
+    to = fields.String(required=True)
+    body = fields.String(required=True)
+    type = fields.String(required=True)
+    fromMe = fields.Boolean(required=True)
+    ack = fields.Integer(required=True, metadata={"description": "-1 error, 0 pending, 1 server, 2 delivered, 3 read."})
+    timestamp = fields.String(required=True)
+
+
+class ChatSchema(Schema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    isGroup = fields.Boolean(required=True)
+    unreadCount = fields.Integer(required=True)
+    timestamp = fields.String(required=True)
+    lastMessage = fields.Nested(MessageSchema, allow_none=True)

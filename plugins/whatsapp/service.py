@@ -1,0 +1,152 @@
+"""The whatsapp plugin's heart: the session manager, wired to the database and the event bus."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+from typing import Any
+
+from clients import ManagerSettings, SessionManager
+from server.db import DatabaseUnavailable, IntegrityError
+from server.events import event, user_channel
+from server.timeutil import iso
+
+from plugins.whatsapp import store
+from plugins.whatsapp.qr import qr_data_url
+from plugins.whatsapp.ratelimit import SendLimiter
+
+log = logging.getLogger("wamulti.whatsapp")
+
+
+def manager_settings(app: Any) -> ManagerSettings:
+    cfg = app.config["whatsapp"]
+    return ManagerSettings(
+        profiles_dir=Path(app.config.data_dir) / "sessions",
+        url=cfg["url"],
+        chromium=cfg["chromium"],
+        max_sessions=cfg["max_sessions"],
+        max_concurrent_starts=cfg["max_concurrent_starts"],
+        idle_timeout=cfg["idle_timeout"],
+        ready_timeout=cfg["ready_timeout"],
+        heartbeat_interval=cfg["heartbeat_interval"],
+        heartbeat_timeout=cfg["heartbeat_timeout"],
+        restart_backoff=(cfg["restart_backoff_initial"], cfg["restart_backoff_max"]),
+        max_restarts=cfg["max_restarts"],
+        headless=cfg["headless"],
+    )
+
+
+class WhatsAppService:
+    """Owns every session of this process; stores what they report and publishes it."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        cfg = app.config["whatsapp"]
+        self.max_sessions = cfg["max_sessions"]
+        self.manager = SessionManager(manager_settings(app))
+        rate = cfg["send_rate"]
+        self.limiter = SendLimiter(rate["per_minute"], rate["burst"], rate["jitter_seconds"])
+        self.manager.add_listener(self._on_event)
+        self._closing = False
+        self._deleted: set[int] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- status ---------------------------------------------------------
+    def status(self, user_id: int) -> dict[str, Any]:
+        return self.api_status(user_id, self.manager.status(str(user_id)))
+
+    @staticmethod
+    def api_status(user_id: int, raw: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "userId": user_id,
+            "state": str(getattr(raw["state"], "value", raw["state"])),
+            "phone": raw.get("phone"),
+            "pushname": raw.get("pushname"),
+            "since": iso(raw.get("since")) if raw.get("since") else None,
+            "error": raw.get("error"),
+        }
+
+    # -- life cycle -----------------------------------------------------
+    async def restore(self) -> None:
+        """Start again every session that was connected when the server last stopped."""
+        try:
+            user_ids = await store.sessions_to_restore(self.app.db)
+        except DatabaseUnavailable:
+            log.warning("could not read sessions to restore: database unavailable")
+            return
+        for user_id in user_ids[: self.max_sessions]:
+            log.info("restoring the WhatsApp session of user %s", user_id)
+            try:
+                await self.manager.start(str(user_id))
+            except Exception:  # noqa: BLE001 - one broken profile must not stop the others
+                log.exception("could not restore the session of user %s", user_id)
+
+    def spawn(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        """Stop every browser; the recorded states stay as they were, for restore at boot."""
+        self._closing = True
+        for task in list(self._tasks):
+            task.cancel()
+        await self.manager.close()
+
+    async def forget_user(self, user_id: int) -> None:
+        """A deleted user: stop their browser and delete their profile."""
+        self._deleted.add(user_id)
+        self.limiter.forget(str(user_id))
+        await self.manager.logout(str(user_id))
+
+    # -- events from the sessions ---------------------------------------
+    async def _on_event(self, key: str, kind: str, data: dict[str, Any]) -> None:
+        user_id = int(key)
+        if user_id in self._deleted:
+            return
+        try:
+            await self._handle(user_id, kind, data)
+        except (DatabaseUnavailable, IntegrityError) as exc:
+            log.warning("could not store a %s event of user %s: %s", kind, user_id, exc)
+
+    async def _handle(self, user_id: int, kind: str, data: dict[str, Any]) -> None:
+        db, bus, channel = self.app.db, self.app.events, user_channel(user_id)
+        if kind == "state":
+            status = self.api_status(user_id, data)
+            if not self._closing:
+                await store.save_state(db, user_id, data)
+            await bus.publish(channel, event("session.status", status))
+        elif kind == "qr":
+            await bus.publish(channel, event("session.qr", {"qr": data["qr"], "image": qr_data_url(data["qr"])}))
+        elif kind == "message":
+            await store.save_message(db, user_id, data)
+            await store.touch_chat_for_message(db, user_id, data)
+            await bus.publish(channel, event("message", store.api_message(data)))
+        elif kind == "ack":
+            await store.save_ack(db, user_id, data["id"], int(data["ack"]))
+            await bus.publish(channel, event("message.ack", {"id": data["id"], "chatId": data["chatId"], "ack": int(data["ack"])}))
+        elif kind == "chat":
+            await store.save_chat(db, user_id, data)
+            chat = await store.get_chat(db, user_id, data["id"])
+            if chat is not None:
+                await bus.publish(channel, event("chat", chat))
+        elif kind == "sync":
+            chats = data.get("chats", [])
+            fresh = await store.save_sync(db, user_id, chats, list(data.get("messages", [])))
+            # What arrived while nobody listened reaches open sockets like any live message.
+            for msg in fresh:
+                await store.touch_chat_for_message(db, user_id, msg)
+                await bus.publish(channel, event("message", store.api_message(msg)))
+            for chat in chats:
+                row = await store.get_chat(db, user_id, chat["id"])
+                if row is not None:
+                    await bus.publish(channel, event("chat", row))
+            await bus.publish(channel, event("chats.synced", {"chats": len(chats), "newMessages": len(fresh)}))
+
+    # -- stats ------------------------------------------------------------
+    def stats(self) -> dict[str, Any]:
+        by_state: dict[str, int] = {}
+        for raw in self.manager.statuses().values():
+            state = str(getattr(raw["state"], "value", raw["state"]))
+            by_state[state] = by_state.get(state, 0) + 1
+        return {"sessions": self.manager.live_count(), "byState": by_state, "maxSessions": self.max_sessions}
