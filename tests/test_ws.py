@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import json
 import uuid
 from typing import Any
@@ -11,6 +12,7 @@ from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.websocket import websocket_connect
 
 from server.events import event, user_channel
+from server.plugins import call_hook
 from tests.conftest import DEFAULT_CONFIG, bearer, spawned_server
 
 
@@ -154,8 +156,8 @@ async def test_connections_are_counted_in_the_admin_stats_hook(server, clients):
     await client.next_of("hello")
     assert hub.connections == before + 1
     stats = {}
-    for part in server.app.plugins.hook.admin_stats(app=server.app):
-        stats.update(part)
+    for part in await call_hook(server.app.plugins, "admin_stats", app=server.app):
+        stats.update(part or {})
     assert stats["websocket"]["connections"] == before + 1
     client.close()
     for _ in range(100):
@@ -240,3 +242,29 @@ async def test_redis_backend_delivers_across_processes_exactly_once(make_server,
             assert got == list(range(5))
             client.send({"type": "ping", "ref": "end"})
             assert (await client.next())["type"] == "reply"  # nothing was delivered twice
+
+
+async def test_the_token_never_reaches_a_log_line(server, clients, caplog):
+    token, _ = await server.register("quiet")
+    with caplog.at_level(logging.DEBUG):
+        client = await connect(server, token)
+        clients.append(client)
+        await client.next_of("hello")
+        with pytest.raises(HTTPClientError):
+            await websocket_connect(server.ws_url + "?token=" + token[:-3] + "xyz")
+        await client.command("ping")
+    assert caplog.records, "nothing was logged at all"
+    for record in caplog.records:
+        text = record.getMessage() + str(record.args or "")
+        assert token not in text and token[:-3] not in text
+
+
+async def test_admin_stats_count_websocket_connections(server, clients):
+    admin_token, _ = await server.admin()
+    token, _ = await server.register("stats")
+    before = (await server.client.get("/api/admin/stats", headers=bearer(admin_token))).json()["websocket"]["connections"]
+    client = await connect(server, token)
+    clients.append(client)
+    await client.next_of("hello")
+    after = (await server.client.get("/api/admin/stats", headers=bearer(admin_token))).json()["websocket"]["connections"]
+    assert after == before + 1
