@@ -7,7 +7,8 @@
  *   state   {state, hasSynced, me, pushname}   every Socket state change (and once on init)
  *   qr      {qr}                               the full QR payload, on every new ref
  *   sync    {chats, messages}                  once per page load, when hasSynced is true
- *   message <message>                          every new message (isNewMsg), in and out
+ *   message <message>                          every message added, in and out: new ones
+ *                                              (isNewMsg), and after the sync any other one
  *   ack     {id, chatId, ack}                  a message's ack changed
  *   chat    <chat>                             a chat list row changed (after the sync)
  *   logout  {reason: 'local' | 'remote'}       the page logged out (it will navigate)
@@ -195,8 +196,10 @@
     cmd.on('logout_from_bridge', () => emit('logout', { reason: 'remote' }));
 
     Msg.on('add', (msg) => {
+      // After the first sync, a message added to the page is news even when not isNewMsg: it
+      // came late, in the history a reconnecting page syncs again.
       const isNew = msg.isNewMsg !== undefined ? msg.isNewMsg : ser(msg).isNewMsg;
-      if (isNew) emit('message', msgDict(msg));
+      if (isNew || synced) emit('message', msgDict(msg));
       chatChanged(chatOf(msg));
     });
     Msg.on('change:ack', (msg, ack) => {

@@ -217,25 +217,21 @@ def reap_orphans(pgids: set[int]) -> int:
     return reaped
 
 
-def clear_stale_lock(profile: Path) -> None:
-    """Remove ``Singleton*`` files left by a browser that did not exit cleanly; a browser of a
-    previous run of the server still holding this profile is killed first."""
-    lock = profile / "SingletonLock"
+async def clear_stale_lock(profile: Path) -> None:
+    """Remove ``Singleton*`` files left by a browser that did not exit cleanly. A browser still
+    holding the profile (left over by a previous run of the server) is killed first: a new one
+    would only hand its URL to it and exit."""
     try:
-        target = os.readlink(lock)
+        target = os.readlink(profile / "SingletonLock")
     except OSError:
-        target = None
-    if target:
-        pid = int(target.rsplit("-", 1)[-1]) if target.rsplit("-", 1)[-1].isdigit() else 0
-        if pid and _stat(pid) is not None and pid != os.getpid():
-            try:
-                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-            except OSError:
-                cmdline = []
-            if f"--user-data-dir={profile}".encode() in cmdline:
-                log.warning("killing browser %s left over with profile %s", pid, profile)
-                with contextlib.suppress(OSError):
-                    os.kill(pid, signal.SIGKILL)
+        target = ""
+    pid = target.rsplit("-", 1)[-1]
+    if pid.isdigit() and int(pid) != os.getpid() and has_arg(int(pid), f"--user-data-dir={profile}"):
+        log.warning("killing browser %s left over with profile %s", pid, profile)
+        for _ in range(40):
+            if not kill_profile_processes(profile):
+                break
+            await asyncio.sleep(0.05)
     for name in ("SingletonLock", "SingletonSocket", "SingletonCookie"):
         with contextlib.suppress(FileNotFoundError):
             (profile / name).unlink()
@@ -279,7 +275,7 @@ class BrowserProcess:
     async def launch(cls, executable: str, profile: Path, args: list[str], timeout: float = 30.0) -> "BrowserProcess":
         become_subreaper()
         profile.mkdir(parents=True, exist_ok=True)
-        clear_stale_lock(profile)
+        await clear_stale_lock(profile)
         port_file = profile / "DevToolsActivePort"
         with contextlib.suppress(FileNotFoundError):
             port_file.unlink()
@@ -378,17 +374,23 @@ def _zombies_of(pgid: int) -> list[int]:
             and st[1] == me and pid != pgid]
 
 
+def has_arg(pid: int, arg: str) -> bool:
+    """Whether the process was started with ``arg``. Chromium's children rewrite their title,
+    so their arguments may be separated by spaces instead of NULs."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return re.search(rb"(?:^|[\0 ])" + re.escape(arg.encode()) + rb"(?:$|[\0 ])", cmdline) is not None
+
+
 def kill_profile_processes(profile: Path) -> list[int]:
     """SIGKILL every process started with this profile folder (a safety net after a launch that
     was cancelled half-way, or a browser left over by a previous run of the server)."""
-    marker = f"--user-data-dir={profile}".encode()
+    marker = f"--user-data-dir={profile}"
     killed = []
     for pid in _all_pids():
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:
-            continue
-        if marker in cmdline.split(b"\0") and pid != os.getpid():
+        if pid != os.getpid() and has_arg(pid, marker):
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
                 killed.append(pid)

@@ -1,0 +1,196 @@
+"""A session's life against the simulator, in real Chromium: QR, linking, sync, messages, acks,
+stopping and starting again, logging out."""
+from __future__ import annotations
+
+import asyncio
+import base64
+
+import pytest
+
+from clients import NotConnected, SessionState
+from tests.fakewa import SimSettings
+from tests.test_clients_support import (  # noqa: F401 - fixtures
+    ALICE, BOB, CAROL, Harness, browsers_of, eventually, harness, main_browsers, make_harness,
+)
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.filterwarnings("ignore:remove loop argument:DeprecationWarning"),  # pyppeteer's websockets
+]
+
+
+def assert_valid_qr(qr: str) -> None:
+    ref, static, identity, adv, platform = qr.split(",")
+    assert ref.startswith("2@")
+    for key in (static, identity, adv):
+        assert len(key) == 44 and len(base64.b64decode(key)) == 32
+    assert platform
+
+
+async def test_qr_scan_connects_with_phone_and_pushname_then_syncs_history(harness: Harness):
+    # Carol wrote to Alice before Alice linked this browser: the sync must bring it.
+    await harness.control.incoming(ALICE, CAROL, "sent before linking", pushname="Carol")
+    manager, events = harness.manager, harness.events
+
+    status = await manager.start("1")
+    assert status["state"] == "STARTING" and status["qr"] is None
+    qr = (await events.wait("1", "qr"))["qr"]
+    assert_valid_qr(qr)
+    assert manager.status("1")["state"] == "QR" and manager.status("1")["qr"] == qr
+    qr_state = events.of("1", "state")[-1]
+    assert qr_state["state"] == "QR" and qr_state["qr"] == qr  # a QR state always carries its QR
+
+    await harness.control.scan(qr, ALICE, "Alice")
+    connected = await events.state("1", "CONNECTED")
+    assert connected["phone"] == ALICE and connected["pushname"] == "Alice" and connected["error"] is None
+    sync = await events.wait("1", "sync")
+    [chat] = [c for c in sync["chats"] if c["id"] == f"{CAROL}@c.us"]
+    assert chat["name"] == "Carol" and chat["isGroup"] is False and chat["unreadCount"] == 1
+    assert chat["lastMessage"]["body"] == "sent before linking"
+    [msg] = [m for m in sync["messages"] if m["body"] == "sent before linking"]
+    assert msg["chatId"] == f"{CAROL}@c.us" and msg["from"] == f"{CAROL}@c.us" and msg["fromMe"] is False
+    assert events.states("1") == ["STARTING", "QR", "CONNECTED"]
+    assert manager.statuses()["1"]["state"] == "CONNECTED" and manager.live_count() == 1
+
+
+async def test_send_text_gives_message_then_acks_up_to_read(harness: Harness):
+    manager, events = harness.manager, harness.events
+    await harness.link("1", ALICE, "Alice")
+    mark = events.mark()
+
+    sent = await manager.send_text("1", "+7 999 000-00-02", "hello Bob")
+    assert sent["chatId"] == f"{BOB}@c.us" and sent["to"] == f"{BOB}@c.us" and sent["from"] == f"{ALICE}@c.us"
+    assert sent["fromMe"] is True and sent["type"] == "chat" and sent["body"] == "hello Bob"
+    assert isinstance(sent["timestamp"], int) and sent["id"].startswith("true_")
+    message = await events.wait("1", "message", lambda m: m["id"] == sent["id"], since=mark)
+    assert message["body"] == "hello Bob"
+    await events.wait("1", "ack", lambda a: a["id"] == sent["id"] and a["ack"] == 2, since=mark)
+    acks = [a["ack"] for a in events.of("1", "ack", mark) if a["id"] == sent["id"]]
+    assert acks == sorted(acks) and acks[-1] == 2 and all(a["chatId"] == f"{BOB}@c.us" for a in events.of("1", "ack", mark))
+
+    assert await harness.control.read(BOB, f"{ALICE}@c.us") == 1
+    await events.wait("1", "ack", lambda a: a["id"] == sent["id"] and a["ack"] == 3, since=mark)
+
+    chats = await manager.chats("1")
+    assert chats[0]["id"] == f"{BOB}@c.us" and chats[0]["lastMessage"]["id"] == sent["id"]
+    [listed] = await manager.messages("1", f"{BOB}@c.us")
+    assert listed["id"] == sent["id"] and listed["ack"] == 3
+
+
+async def test_incoming_message_gives_message_and_chat_events(harness: Harness):
+    manager, events = harness.manager, harness.events
+    await harness.link("1", ALICE)
+    mark = events.mark()
+
+    await harness.control.incoming(ALICE, CAROL, "ping", pushname="Carol")
+    message = await events.wait("1", "message", since=mark)
+    assert message["body"] == "ping" and message["fromMe"] is False
+    assert message["from"] == f"{CAROL}@c.us" and message["chatId"] == f"{CAROL}@c.us"
+    chat = await events.wait("1", "chat", lambda c: c["id"] == f"{CAROL}@c.us" and c["unreadCount"] == 1, since=mark)
+    assert chat["lastMessage"]["id"] == message["id"] and chat["timestamp"] >= message["timestamp"]
+    assert manager.status("1")["lastActivity"] >= message["timestamp"] - 1
+
+
+async def test_two_sessions_message_each_other(harness: Harness):
+    manager, events = harness.manager, harness.events
+    await asyncio.gather(harness.link("alice", ALICE, "Alice"), harness.link("bob", BOB, "Bob"))
+
+    sent = await manager.send_text("alice", f"{BOB}@c.us", "hi Bob, it's Alice")
+    received = await events.wait("bob", "message", lambda m: m["body"] == "hi Bob, it's Alice")
+    assert received["fromMe"] is False and received["chatId"] == f"{ALICE}@c.us"
+    assert received["id"].split("_")[-1] == sent["id"].split("_")[-1]
+    await events.wait("alice", "ack", lambda a: a["id"] == sent["id"] and a["ack"] == 2)
+
+    await manager.send_text("bob", ALICE, "hello Alice")
+    answer = await events.wait("alice", "message", lambda m: m["body"] == "hello Alice")
+    assert answer["fromMe"] is False and answer["from"] == f"{BOB}@c.us"
+    assert len(main_browsers(harness.profile("alice"))) == len(main_browsers(harness.profile("bob"))) == 1
+
+
+async def test_stop_keeps_the_login_and_start_reconnects_without_qr(harness: Harness):
+    manager, events = harness.manager, harness.events
+    await harness.link("1", ALICE, "Alice")
+    assert main_browsers(harness.profile("1"))
+
+    stopped = await manager.stop("1")
+    assert stopped["state"] == "STOPPED" and stopped["error"] is None
+    assert not browsers_of(harness.profiles) and manager.browser_pids("1") == []
+    assert manager.statuses() == {} and manager.live_count() == 0
+    with pytest.raises(NotConnected):
+        await manager.send_text("1", BOB, "while stopped")
+    # Bob writes while the browser is closed: the message arrives once it is open again.
+    await harness.control.incoming(ALICE, BOB, "while you were away")
+
+    mark = events.mark()
+    await manager.start("1")
+    connected = await events.state("1", "CONNECTED", since=mark)
+    assert connected["phone"] == ALICE and connected["pushname"] == "Alice"
+    assert events.of("1", "qr", mark) == [] and "QR" not in events.states("1", mark)
+    late = await events.wait("1", "message", lambda m: m["body"] == "while you were away", since=mark)
+    assert late["fromMe"] is False
+
+
+async def test_logout_deletes_the_profile_and_the_next_start_shows_a_qr(harness: Harness):
+    manager, events = harness.manager, harness.events
+    await harness.link("1", ALICE)
+    assert harness.profile("1").is_dir()
+
+    status = await manager.logout("1")
+    assert status["state"] == "STOPPED" and status["phone"] is None
+    assert not harness.profile("1").exists()
+    assert not browsers_of(harness.profiles)
+    assert [d for d in await harness.control.devices() if d["phone"] == ALICE] == []  # unlinked
+
+    mark = events.mark()
+    await manager.start("1")
+    assert_valid_qr((await events.wait("1", "qr", since=mark))["qr"])
+    assert manager.status("1")["state"] == "QR"
+
+
+async def test_logout_of_a_stopped_session_deletes_its_profile(harness: Harness):
+    await harness.link("1", ALICE)
+    await harness.manager.stop("1")
+    assert harness.profile("1").is_dir()
+    assert (await harness.manager.logout("1"))["state"] == "STOPPED"
+    assert not harness.profile("1").exists()
+
+
+async def test_unlinked_from_the_phone_goes_back_to_qr(harness: Harness):
+    events = harness.events
+    await harness.link("1", ALICE)
+    mark = events.mark()
+
+    assert await harness.control.logout(ALICE) == 1
+    back = await events.state("1", "QR", since=mark)
+    assert back["phone"] is None and back["pushname"] is None
+    # The page navigated to /?post_logout=1: the bridge is injected again and brings a new QR.
+    assert_valid_qr((await events.wait("1", "qr", since=mark))["qr"])
+    assert harness.manager.status("1")["state"] == "QR"
+
+
+class TestUnscannedQr:
+    @pytest.fixture
+    def fakewa_settings(self) -> SimSettings:
+        return SimSettings.fast(qr_interval=0.3, qr_max_refs=2)
+
+    async def test_refreshed_when_idle_then_the_session_stops(self, make_harness):
+        harness = make_harness(qr_refreshes=1)
+        manager, events = harness.manager, harness.events
+        await manager.start("1")
+        stopped = await events.state("1", "STOPPED", since=1)
+        qrs = [e["qr"] for e in events.of("1", "qr")]
+        assert len(qrs) == 4 == len(set(qrs))  # two refs, idle, refreshed once: two more refs
+        assert "not scanned" in stopped["error"]
+        assert not browsers_of(harness.profiles) and manager.live_count() == 0
+
+
+async def test_calls_on_a_session_that_is_not_connected_raise(harness: Harness):
+    with pytest.raises(NotConnected):
+        await harness.manager.send_text("nobody", BOB, "hi")
+    with pytest.raises(NotConnected):
+        await harness.manager.chats("nobody")
+    await harness.manager.start("1")
+    await harness.events.wait("1", "qr")
+    with pytest.raises(NotConnected):
+        await harness.manager.messages("1", f"{BOB}@c.us")
+    assert harness.manager.status("1")["state"] == SessionState.QR

@@ -1,0 +1,149 @@
+"""clients/ pieces that need no simulator: finding Chromium, its flags, settings, chat ids,
+listeners; and a browser left over on a profile by a previous run."""
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import clients
+from clients import BrowserNotFound, ManagerSettings, SessionError, SessionManager, chat_id_of, find_chromium
+from clients.browser import chromium_args
+from tests.test_clients_support import (  # noqa: F401 - fixtures
+    ALICE, Harness, browsers_of, eventually, harness, main_browsers, make_harness,
+)
+
+
+def test_the_package_exports_the_contract():
+    for name in ("SessionState", "BrowserNotFound", "SessionError", "SessionLimitReached", "NotConnected",
+                 "find_chromium", "ManagerSettings", "SessionManager"):
+        assert hasattr(clients, name), name
+    assert issubclass(clients.SessionLimitReached, SessionError) and issubclass(clients.NotConnected, SessionError)
+    assert [s.value for s in clients.SessionState] == ["STOPPED", "STARTING", "QR", "CONNECTED", "DISCONNECTED", "FAILED"]
+
+
+def test_clients_imports_nothing_of_ours():
+    root = Path(clients.__file__).parent
+    for path in root.glob("*.py"):
+        text = path.read_text()
+        for other in ("server", "plugins", "tests"):
+            assert f"from {other}" not in text and f"import {other}" not in text, (path, other)
+    for path in root.iterdir():
+        if path.suffix in (".py", ".js"):
+            text = path.read_text()
+            assert "__sim" not in text and "fakewa" not in text.lower(), path
+    modules = [p.name for p in root.iterdir() if p.suffix in (".py", ".js") and "WAWeb" in p.read_text()]
+    assert modules == ["bridge.js"]  # the only file that names WhatsApp's modules
+
+
+def test_find_chromium(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    assert os.access(find_chromium(), os.X_OK)
+    fake = tmp_path / "my-chrome"
+    fake.write_text("#!/bin/sh\n")
+    fake.chmod(0o755)
+    assert find_chromium(str(fake)) == str(fake)
+    with pytest.raises(BrowserNotFound, match="install Debian's `chromium` package or set whatsapp.chromium"):
+        find_chromium(str(tmp_path / "missing"))
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    with pytest.raises(BrowserNotFound, match="Chromium not found"):
+        find_chromium()
+
+
+def test_chromium_flags(tmp_path: Path):
+    args = chromium_args(tmp_path / "p", headless=True, user_agent="UA/1",
+                         extra_args=("--lang=de", "--enable-features=Foo", "--disable-features=Bar"))
+    assert "--enable-automation" not in args
+    assert "--disable-blink-features=AutomationControlled" in args and "--headless=new" in args
+    assert f"--user-data-dir={tmp_path / 'p'}" in args and "--user-agent=UA/1" in args
+    assert ("--no-sandbox" in args) == (os.geteuid() == 0)
+    for flag in ("--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--no-first-run", "--disable-quic", "--disable-gpu", "--lang=de"):
+        assert flag in args
+    [enable] = [a for a in args if a.startswith("--enable-features=")]
+    [disable] = [a for a in args if a.startswith("--disable-features=")]
+    assert "Foo" in enable.split("=")[1].split(",") and "Bar" in disable.split("=")[1].split(",")
+    assert "--headless=new" not in chromium_args(tmp_path, headless=False, user_agent="x")
+    assert os.environ["PYPPETEER_SKIP_CHROMIUM_DOWNLOAD"] == "1"
+
+
+def test_chat_ids():
+    assert chat_id_of("79991234567") == "79991234567@c.us"
+    assert chat_id_of("+7 999 123-45-67") == "79991234567@c.us"
+    assert chat_id_of("123456789-1600000000@g.us") == "123456789-1600000000@g.us"
+    with pytest.raises(SessionError):
+        chat_id_of("not a number")
+
+
+def test_settings_and_unknown_sessions(tmp_path: Path):
+    settings = ManagerSettings(profiles_dir=str(tmp_path), restart_backoff=[1, 2])
+    assert settings.profiles_dir == tmp_path and settings.restart_backoff == (1.0, 2.0)
+    with pytest.raises(ValueError):
+        ManagerSettings(profiles_dir=tmp_path, max_sessions=0)
+    manager = SessionManager(settings)
+    status = manager.status("42")
+    assert status["state"] == "STOPPED" and set(status) == {"state", "phone", "pushname", "since", "error", "qr", "lastActivity"}
+    assert manager.statuses() == {} and manager.live_count() == 0 and manager.browser_pids("42") == []
+    manager.touch("42")  # unknown: nothing to do
+
+
+async def test_invalid_keys_and_a_missing_browser_are_refused(tmp_path: Path):
+    manager = SessionManager(ManagerSettings(profiles_dir=tmp_path, chromium=str(tmp_path / "no-chromium")))
+    for key in ("..", "a/b", ""):
+        with pytest.raises(ValueError):
+            await manager.start(key)
+    with pytest.raises(BrowserNotFound):
+        await manager.start("1")
+    assert manager.status("1")["state"] == "STOPPED" and manager.live_count() == 0
+    await manager.close()
+
+
+async def test_listeners_get_events_in_order_and_a_failing_one_breaks_nothing(tmp_path: Path):
+    manager = SessionManager(ManagerSettings(profiles_dir=tmp_path))
+    got: list[tuple[str, str, int]] = []
+
+    def broken(key: str, event: str, data: dict) -> None:
+        raise RuntimeError("listener bug")
+
+    async def slow(key: str, event: str, data: dict) -> None:
+        await asyncio.sleep(0.01 if data["n"] % 2 else 0)
+        got.append((key, event, data["n"]))
+
+    removed: list = []
+    manager.add_listener(broken)
+    manager.add_listener(slow)
+    manager.add_listener(removed.append)
+    manager.remove_listener(removed.append)
+    for n in range(6):
+        manager.emit("a" if n < 3 else "b", "ping", {"n": n})
+    await eventually(lambda: len(got) == 6, 5, "every event")
+    assert [n for k, _, n in got if k == "a"] == [0, 1, 2] and [n for k, _, n in got if k == "b"] == [3, 4, 5]
+    assert removed == []
+    await manager.close()
+
+
+@pytest.mark.browser
+@pytest.mark.filterwarnings("ignore:remove loop argument:DeprecationWarning")
+async def test_a_browser_left_on_the_profile_by_a_previous_run_is_replaced(harness: Harness):
+    """A server killed hard leaves its Chromium running with the profile locked; a new browser on
+    that profile would only hand its URL to the old one and exit."""
+    profile = harness.profile("1")
+    profile.mkdir(parents=True)
+    leftover = subprocess.Popen(
+        [find_chromium(), "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-crashpad-for-testing",
+         "--enable-features=NetworkServiceInProcess2", f"--user-data-dir={profile}",
+         "--remote-debugging-port=0", "about:blank"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        await eventually(lambda: (profile / "SingletonLock").is_symlink(), 20, "the leftover browser's lock")
+        await harness.manager.start("1")
+        await harness.events.wait("1", "qr")
+        assert leftover.poll() is not None  # killed
+        [main] = main_browsers(profile)
+        assert main in harness.manager.browser_pids("1")
+    finally:
+        if leftover.poll() is None:
+            os.killpg(leftover.pid, 9)
+        leftover.wait()
