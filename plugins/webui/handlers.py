@@ -1,0 +1,107 @@
+"""`/` (the app's page, with a strict Content-Security-Policy) and `/static/webui/...` (its files).
+
+The page renders untrusted text (message bodies, chat and user names) with ``textContent``
+only; the policy is the second line of defence: no inline script, no other origin.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from tornado.web import StaticFileHandler
+
+from server import access, openapi
+from server.handlers import BaseHandler
+
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+ASSET_PREFIX = "/static/webui/"
+_HOST = re.compile(r"^[A-Za-z0-9.\-]+(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$")
+
+
+def content_security_policy(host: str) -> str:
+    """The page's policy. ``connect-src`` names the websocket origin too: older browsers do not
+    count ws:/wss: of the same host as 'self'."""
+    sockets = f" ws://{host} wss://{host}" if _HOST.match(host) else ""
+    return "; ".join(
+        [
+            "default-src 'none'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data:",
+            f"connect-src 'self'{sockets}",
+            "manifest-src 'self'",
+            "base-uri 'none'",
+            "form-action 'none'",
+            "frame-ancestors 'none'",
+        ]
+    )
+
+
+def _page_headers(handler: BaseHandler) -> None:
+    handler.set_header("Content-Security-Policy", content_security_policy(handler.request.host))
+    handler.set_header("Referrer-Policy", "no-referrer")
+    handler.set_header("X-Frame-Options", "DENY")
+    handler.set_header("Cache-Control", "no-cache")
+
+
+class IndexHandler(BaseHandler):
+    @access.public
+    @openapi.doc(
+        summary="The chat app",
+        description="The web app of the `webui` plugin; it runs on the REST API and `/ws`.",
+        responses={200: openapi.Response(description="An HTML page.", media_type="text/html")},
+        tags=["webui"],
+    )
+    def get(self) -> None:
+        _page_headers(self)
+        self.set_header("Content-Type", "text/html; charset=UTF-8")
+        self.finish((STATIC_DIR / "index.html").read_bytes())
+
+
+class AssetHandler(BaseHandler, StaticFileHandler):
+    """The app's scripts, style sheet and icons, from plugins/webui/static/.
+
+    Tornado's StaticFileHandler does the file work (ETag, Last-Modified, ranges, and refusing
+    paths outside the folder); BaseHandler gives access checks and the JSON error shape.
+    Browsers revalidate every time (``no-cache``): an ETag hit costs a 304 and an upgrade
+    never leaves a stale module behind.
+    """
+
+    def initialize(self, **kwargs: Any) -> None:
+        StaticFileHandler.initialize(self, path=str(STATIC_DIR))
+
+    @access.public
+    @openapi.doc(
+        summary="A file of the chat app",
+        responses={200: openapi.Response(description="A script, style sheet or icon.", media_type="application/octet-stream")},
+        tags=["webui"],
+    )
+    async def get(self, path: str, include_body: bool = True) -> None:
+        await StaticFileHandler.get(self, path, include_body)
+
+    @access.public
+    @openapi.doc(summary="Headers of a file of the chat app", responses={200: "The headers of the file."}, tags=["webui"])
+    async def head(self, path: str) -> None:
+        await self.get(path, include_body=False)
+
+    def set_extra_headers(self, path: str) -> None:
+        self.set_header("Cache-Control", "no-cache")
+
+    def get_cache_time(self, path: str, modified: Any, mime_type: str) -> int:
+        return 0
+
+    def get_content_type(self) -> str:
+        if self.absolute_path.endswith(".js"):
+            return "text/javascript; charset=utf-8"
+        if self.absolute_path.endswith(".css"):
+            return "text/css; charset=utf-8"
+        if self.absolute_path.endswith(".svg"):
+            return "image/svg+xml"
+        return super().get_content_type()
+
+
+default_handlers = [
+    (r"/", IndexHandler),
+    (ASSET_PREFIX + r"(?P<path>[A-Za-z0-9_./-]+)", AssetHandler),
+]

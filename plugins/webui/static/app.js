@@ -1,0 +1,118 @@
+// wamulti's web app: routes by the URL's hash, signs in and out, and puts the pages up.
+
+import { auth, onUnauthorized } from './api.js';
+import { h, replaceChildren } from './dom.js';
+import { Live } from './live.js';
+import { UsersPage, SessionsPage } from './views/admin.js';
+import { authPage } from './views/auth.js';
+import { ChatsPage, Shell } from './views/shell.js';
+
+class App {
+  constructor(root, banner) {
+    this.root = root;
+    this.banner = banner;
+    this.live = null;
+    this.shell = null;
+    this.notice = null;
+  }
+
+  start() {
+    onUnauthorized(() => this.signOut('Your session has ended; please sign in again.'));
+    window.addEventListener('hashchange', () => this.route());
+    // The skip link must not change the hash, which is the router's.
+    document.querySelector('.skip-link')?.addEventListener('click', (event) => {
+      event.preventDefault();
+      document.getElementById('main')?.focus();
+    });
+    this.route();
+  }
+
+  route() {
+    const path = location.hash.replace(/^#/, '') || '/';
+    if (!auth.token || !auth.user) {
+      this.stopLive();
+      const mode = path === '/register' ? 'register' : 'signin';
+      if (path !== '/register' && path !== '/signin') history.replaceState(null, '', '#/signin');
+      const page = authPage(mode, { notice: this.notice, onSignedIn: () => this.signedIn() });
+      this.notice = null;
+      replaceChildren(this.root, page.element);
+      document.title = mode === 'register' ? 'Create account · wamulti' : 'Sign in · wamulti';
+      page.focus();
+      return;
+    }
+    this.startLive();
+    const chat = path.match(/^\/chat\/(.+)$/);
+    const admin = this.live.user.role === 'admin';
+    if (chat) {
+      this.showChats(decodeURIComponent(chat[1]));
+    } else if (path === '/admin/users' && admin) {
+      this.shell.show('users', () => new UsersPage(this.live));
+      document.title = 'Users · wamulti';
+    } else if (path === '/admin/sessions' && admin) {
+      this.shell.show('sessions', () => new SessionsPage(this.live));
+      document.title = 'Sessions · wamulti';
+    } else {
+      if (path !== '/chats') history.replaceState(null, '', '#/chats');
+      this.showChats(null);
+    }
+  }
+
+  showChats(chatId) {
+    const page = this.shell.show('chats', () => new ChatsPage(this.live), { focus: false });
+    page.open(chatId);
+    document.title = 'Chats · wamulti';
+  }
+
+  signedIn() {
+    const target = '#/chats';
+    if (location.hash === target) this.route();
+    else location.hash = target;
+  }
+
+  startLive() {
+    if (this.live) return;
+    const live = new Live(auth.user);
+    this.live = live;
+    this.shell = new Shell(live, { onSignOut: () => this.signOut() });
+    live.addEventListener('connection', (event) => this.showConnection(event.detail));
+    live.addEventListener('unauthorized', () => this.signOut('Your session has ended; please sign in again.'));
+    live.addEventListener('user', () => this.shell?.renderNav());
+    replaceChildren(this.root, this.shell.element);
+    live.start();
+  }
+
+  stopLive() {
+    if (!this.live) return;
+    this.live.stop();
+    this.shell.destroy();
+    this.live = null;
+    this.shell = null;
+    this.showConnection({ state: 'stopped' });
+  }
+
+  signOut(notice = null) {
+    auth.clear();
+    this.notice = notice;
+    this.stopLive();
+    if (location.hash === '#/signin') this.route();
+    else location.hash = '#/signin';
+  }
+
+  showConnection({ state, attempt, delay }) {
+    const texts = { open: 'connected', connecting: 'connecting', reconnecting: 'reconnecting' };
+    this.shell?.setConnection(state, texts[state] || state);
+    if (state === 'reconnecting') {
+      const retry = h('button', { type: 'button', class: 'link-button', text: 'Retry now', onclick: () => this.live?.socket.reconnectNow() });
+      const wait = delay ? ` Next try in ${Math.max(1, Math.round(delay / 1000))} s.` : '';
+      replaceChildren(this.banner, h('span', { class: 'banner-text', text: `Reconnecting…${wait}` }), ' ', retry);
+      this.banner.dataset.state = 'reconnecting';
+      this.banner.hidden = false;
+    } else if (state !== 'connecting') {
+      this.banner.hidden = true;
+      this.banner.dataset.state = state;
+      replaceChildren(this.banner);
+    }
+  }
+}
+
+new App(document.getElementById('app'), document.getElementById('banner')).start();

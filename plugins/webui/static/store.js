@@ -1,0 +1,258 @@
+// What the page knows: the WhatsApp session, the chats and the messages of opened chats.
+// REST answers and websocket frames both go through here, so a frame that arrives twice,
+// or before the REST answer it belongs to, changes nothing twice.
+
+import { toMillis } from './dom.js';
+
+export class SessionModel extends EventTarget {
+  constructor() {
+    super();
+    this.status = null; // {userId, state, phone, pushname, since, error}; null when WhatsApp is off
+    this.qr = null; // {qr, image}
+    this.available = true;
+  }
+
+  setStatus(status) {
+    this.status = status;
+    if (!status || status.state !== 'QR') this.qr = null;
+    this.changed();
+  }
+
+  setQr(qr) {
+    this.qr = qr;
+    this.changed();
+  }
+
+  setUnavailable() {
+    this.available = false;
+    this.status = null;
+    this.qr = null;
+    this.changed();
+  }
+
+  get state() {
+    return this.status ? this.status.state : null;
+  }
+
+  changed() {
+    this.dispatchEvent(new CustomEvent('change'));
+  }
+}
+
+function byTime(a, b) {
+  return toMillis(a.timestamp) - toMillis(b.timestamp) || a._seq - b._seq;
+}
+
+export class ChatStore extends EventTarget {
+  constructor() {
+    super();
+    this.chats = new Map();
+    this.messages = new Map(); // chatId -> Map(id -> message)
+    this.loadedChats = new Set();
+    this.hasOlder = new Map();
+    this.earlyAcks = new Map(); // acks of messages not seen yet
+    this.seenUnread = new Map(); // chatId -> the server's unread count when last looked at
+    this.openChatId = null;
+    this.seq = 0;
+  }
+
+  emit(type, detail = {}) {
+    this.dispatchEvent(new CustomEvent(type, { detail }));
+  }
+
+  // -- chats ------------------------------------------------------------------------------------
+  chatList() {
+    return [...this.chats.values()].sort(
+      (a, b) => toMillis(b.timestamp) - toMillis(a.timestamp) || String(a.id).localeCompare(String(b.id)),
+    );
+  }
+
+  /** Unread count shown for a chat: none for the open one, nor for what was already looked at. */
+  unread(chat) {
+    if (chat.id === this.openChatId) return 0;
+    return Math.max(0, (chat.unreadCount || 0) - (this.seenUnread.get(chat.id) || 0));
+  }
+
+  setOpen(chatId) {
+    this.openChatId = chatId;
+    this.markSeen(chatId);
+    this.emit('chats');
+  }
+
+  markSeen(chatId) {
+    const chat = chatId && this.chats.get(chatId);
+    if (chat) this.seenUnread.set(chatId, chat.unreadCount || 0);
+  }
+
+  upsertChat(chat, { emit = true } = {}) {
+    const old = this.chats.get(chat.id);
+    const merged = { ...old, ...chat };
+    if (old && old.lastMessage) {
+      const incoming = chat.lastMessage;
+      if (!incoming || toMillis(old.lastMessage.timestamp) > toMillis(incoming.timestamp)) {
+        merged.lastMessage = old.lastMessage;
+        merged.timestamp = old.timestamp;
+      } else if (incoming.id === old.lastMessage.id) {
+        merged.lastMessage = { ...incoming, ack: mergeAck(old.lastMessage.ack, incoming.ack) };
+      }
+    }
+    const seen = this.seenUnread.get(chat.id) || 0;
+    if (chat.id === this.openChatId || (merged.unreadCount || 0) < seen) this.seenUnread.set(chat.id, merged.unreadCount || 0);
+    this.chats.set(chat.id, merged);
+    if (emit) this.emit('chats');
+  }
+
+  setChats(items) {
+    for (const chat of items) this.upsertChat(chat, { emit: false });
+    this.emit('chats');
+  }
+
+  touchChat(msg) {
+    const chat = this.chats.get(msg.chatId) || {
+      id: msg.chatId,
+      name: '',
+      isGroup: String(msg.chatId).endsWith('@g.us'),
+      unreadCount: 0,
+      timestamp: msg.timestamp,
+      lastMessage: null,
+    };
+    const last = chat.lastMessage;
+    if (!last || last.id === msg.id || toMillis(msg.timestamp) >= toMillis(last.timestamp)) {
+      chat.lastMessage = { ...msg };
+      if (toMillis(msg.timestamp) > toMillis(chat.timestamp)) chat.timestamp = msg.timestamp;
+    }
+    this.chats.set(chat.id, chat);
+  }
+
+  // -- messages ---------------------------------------------------------------------------------
+  messagesOf(chatId) {
+    return [...(this.messages.get(chatId)?.values() || [])].sort(byTime);
+  }
+
+  chatMessages(chatId) {
+    let map = this.messages.get(chatId);
+    if (!map) {
+      map = new Map();
+      this.messages.set(chatId, map);
+    }
+    return map;
+  }
+
+  /** A message from the server (REST or a frame). */
+  addMessage(msg, { emit = true } = {}) {
+    const map = this.chatMessages(msg.chatId);
+    const old = map.get(msg.id);
+    let ack = old ? mergeAck(old.ack, msg.ack) : msg.ack;
+    if (this.earlyAcks.has(msg.id)) {
+      ack = mergeAck(ack, this.earlyAcks.get(msg.id));
+      this.earlyAcks.delete(msg.id);
+    }
+    map.set(msg.id, { ...msg, ack, _seq: old ? old._seq : ++this.seq });
+    this.touchChat(map.get(msg.id));
+    if (emit) {
+      this.emit('messages', { chatId: msg.chatId });
+      this.emit('chats');
+    }
+  }
+
+  /** REST page of messages (newest first); ``total`` says whether older ones remain. */
+  setMessages(chatId, items, total) {
+    for (const msg of items) this.addMessage(msg, { emit: false });
+    this.loadedChats.add(chatId);
+    this.hasOlder.set(chatId, this.serverCount(chatId) < total);
+    this.reconcile(chatId);
+    this.emit('messages', { chatId });
+    this.emit('chats');
+  }
+
+  serverCount(chatId) {
+    let n = 0;
+    for (const msg of this.messages.get(chatId)?.values() || []) if (!msg.local) n += 1;
+    return n;
+  }
+
+  setAck({ id, chatId, ack }) {
+    const msg = this.messages.get(chatId)?.get(id);
+    if (msg) {
+      msg.ack = mergeAck(msg.ack, ack);
+      this.emit('messages', { chatId });
+    } else {
+      this.earlyAcks.set(id, mergeAck(this.earlyAcks.get(id) ?? 0, ack));
+    }
+    const chat = this.chats.get(chatId);
+    if (chat && chat.lastMessage && chat.lastMessage.id === id) {
+      chat.lastMessage = { ...chat.lastMessage, ack: mergeAck(chat.lastMessage.ack, ack) };
+      this.emit('chats');
+    }
+  }
+
+  // -- the composer's optimistic messages ----------------------------------------------------------
+  addPending(chatId, body) {
+    const id = `local-${++this.seq}`;
+    const msg = {
+      id, chatId, body, type: 'chat', fromMe: true, ack: 0, from: '', to: chatId,
+      timestamp: new Date().toISOString(), local: true, sentAt: Date.now(), _seq: this.seq,
+    };
+    this.chatMessages(chatId).set(id, msg);
+    this.touchChat(msg);
+    this.emit('messages', { chatId });
+    this.emit('chats');
+    return id;
+  }
+
+  /** The server answered the send: the pending bubble becomes the real message. */
+  settle(localId, chatId, serverMsg) {
+    const map = this.chatMessages(chatId);
+    const local = map.get(localId);
+    map.delete(localId);
+    const chat = this.chats.get(chatId);
+    if (chat && chat.lastMessage && chat.lastMessage.id === localId) chat.lastMessage = null;
+    if (serverMsg.chatId !== chatId && chat && !chat.lastMessage) this.chats.delete(chatId);
+    this.addMessage({ ...serverMsg, _seq: local ? local._seq : undefined });
+  }
+
+  fail(localId, chatId, error) {
+    const msg = this.messages.get(chatId)?.get(localId);
+    if (!msg) return;
+    msg.ack = -1;
+    msg.error = error.message || 'Not sent.';
+    // Without an answer the message may have gone anyway: the next REST load decides.
+    msg.unconfirmed = error.code === 'offline' || error.code === 'timeout';
+    this.emit('messages', { chatId });
+    this.emit('chats');
+  }
+
+  removeLocal(chatId, localId) {
+    this.messages.get(chatId)?.delete(localId);
+    const chat = this.chats.get(chatId);
+    if (chat && chat.lastMessage && chat.lastMessage.id === localId) {
+      const rest = this.messagesOf(chatId);
+      chat.lastMessage = rest.length ? rest[rest.length - 1] : null;
+    }
+    this.emit('messages', { chatId });
+    this.emit('chats');
+  }
+
+  /** Unconfirmed sends that the server did store are dropped in favour of the stored message. */
+  reconcile(chatId) {
+    const map = this.messages.get(chatId);
+    if (!map) return;
+    const claimed = new Set();
+    for (const local of [...map.values()].filter((m) => m.local && m.unconfirmed)) {
+      const match = [...map.values()].find(
+        (m) => !m.local && m.fromMe && m.body === local.body && !claimed.has(m.id) && toMillis(m.timestamp) >= local.sentAt - 120000,
+      );
+      if (match) {
+        claimed.add(match.id);
+        map.delete(local.id);
+      }
+    }
+  }
+}
+
+export function mergeAck(current, incoming) {
+  if (incoming === undefined || incoming === null) return current;
+  if (current === undefined || current === null) return incoming;
+  if (incoming < 0) return current >= 1 ? current : -1;
+  return Math.max(current, incoming);
+}

@@ -1,0 +1,111 @@
+// Sign in and create an account. The API's messages are shown next to their fields.
+
+import { ApiError, api, auth } from '../api.js';
+import { h } from '../dom.js';
+
+const FIELDS = {
+  signin: [
+    { name: 'username', label: 'Username', autocomplete: 'username', required: true },
+    { name: 'password', label: 'Password', type: 'password', autocomplete: 'current-password', required: true },
+  ],
+  register: [
+    { name: 'username', label: 'Username', autocomplete: 'username', required: true, hint: '3 to 32 letters, digits, _ . or -' },
+    { name: 'password', label: 'Password', type: 'password', autocomplete: 'new-password', required: true, hint: 'At least 8 characters' },
+    { name: 'fullName', label: 'Full name (optional)', autocomplete: 'name' },
+    { name: 'email', label: 'Email (optional)', type: 'email', autocomplete: 'email' },
+  ],
+};
+
+function field(spec, mode) {
+  const id = `${mode}-${spec.name}`;
+  const input = h('input', {
+    id,
+    name: spec.name,
+    type: spec.type || 'text',
+    autocomplete: spec.autocomplete,
+    required: !!spec.required,
+    autocapitalize: 'off',
+    spellcheck: 'false',
+    'aria-describedby': [spec.hint ? `${id}-hint` : null, `${id}-error`].filter(Boolean).join(' '),
+  });
+  return h(
+    'div',
+    { class: 'field' },
+    h('label', { for: id, text: spec.label }),
+    input,
+    spec.hint ? h('p', { class: 'hint', id: `${id}-hint`, text: spec.hint }) : null,
+    h('p', { class: 'field-error', id: `${id}-error`, 'data-field': spec.name }),
+  );
+}
+
+/** The sign-in or register page; ``onSignedIn`` runs once a token is stored. */
+export function authPage(mode, { notice, onSignedIn }) {
+  const register = mode === 'register';
+  const specs = FIELDS[register ? 'register' : 'signin'];
+  const formError = h('p', { class: 'form-error', role: 'alert' });
+  const submit = h('button', { type: 'submit', class: 'button primary wide', text: register ? 'Create account' : 'Sign in' });
+  const form = h('form', { class: 'auth-form', novalidate: true, 'aria-labelledby': 'auth-title' }, specs.map((s) => field(s, mode)), formError, submit);
+
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    for (const el of form.querySelectorAll('.field-error')) el.textContent = '';
+    for (const el of form.querySelectorAll('input')) el.removeAttribute('aria-invalid');
+    formError.textContent = '';
+    const body = {};
+    for (const spec of specs) {
+      const value = form.elements[spec.name].value;
+      if (spec.required || value.trim() !== '') body[spec.name] = spec.name === 'password' ? value : value.trim();
+    }
+    submit.disabled = true;
+    submit.textContent = register ? 'Creating account…' : 'Signing in…';
+    try {
+      const answer = await api.post(register ? '/api/auth/register' : '/api/auth/login', body);
+      auth.save(answer.token, answer.user);
+      onSignedIn(answer.user);
+    } catch (error) {
+      showErrors(form, formError, error);
+      submit.disabled = false;
+      submit.textContent = register ? 'Create account' : 'Sign in';
+    }
+  });
+
+  const other = register
+    ? h('p', { class: 'switch' }, 'Have an account? ', h('a', { href: '#/signin', text: 'Sign in' }))
+    : h('p', { class: 'switch' }, 'New here? ', h('a', { href: '#/register', text: 'Create an account' }));
+
+  const page = h(
+    'main',
+    { id: 'main', class: 'auth-page', tabindex: '-1' },
+    h(
+      'div',
+      { class: 'auth-card' },
+      h('div', { class: 'brand-mark', 'aria-hidden': 'true', text: 'wa' }),
+      h('h1', { id: 'auth-title', text: register ? 'Create your account' : 'Sign in to wamulti' }),
+      h('p', { class: 'lead', text: 'Your WhatsApp, in the browser, on your own server.' }),
+      notice ? h('p', { class: 'notice', role: 'status', text: notice }) : null,
+      form,
+      other,
+    ),
+  );
+  return { element: page, focus: () => form.elements.username.focus() };
+}
+
+function showErrors(form, formError, error) {
+  const fields = (error instanceof ApiError && error.fields) || {};
+  let first = null;
+  const loose = [];
+  for (const [name, messages] of Object.entries(fields)) {
+    const slot = form.querySelector(`.field-error[data-field="${CSS.escape(name)}"]`);
+    const text = [].concat(messages).join(' ');
+    if (slot) {
+      slot.textContent = text;
+      const input = form.elements[name];
+      input.setAttribute('aria-invalid', 'true');
+      first = first || input;
+    } else {
+      loose.push(text);
+    }
+  }
+  if (!first || loose.length) formError.textContent = loose.length ? loose.join(' ') : error.message;
+  (first || form.elements.username).focus();
+}
