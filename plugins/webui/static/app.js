@@ -91,6 +91,7 @@ class App {
   }
 
   signOut(notice = null) {
+    if (!this.live && !auth.token) return; // already signed out (several requests may say 401)
     auth.clear();
     this.notice = notice;
     this.stopLive();

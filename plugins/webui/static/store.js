@@ -142,12 +142,24 @@ export class ChatStore extends EventTarget {
   addMessage(msg, { emit = true } = {}) {
     const map = this.chatMessages(msg.chatId);
     const old = map.get(msg.id);
+    let seq = old ? old._seq : msg._seq;
+    if (!old && msg.fromMe) {
+      // The socket may bring our own message before the send's reply: it takes the place
+      // of the pending bubble with the same text, so the message never shows twice.
+      const local = [...map.values()].find((m) => m.local && m.ack >= 0 && m.body === msg.body);
+      if (local) {
+        map.delete(local.id);
+        seq = local._seq;
+        const chat = this.chats.get(msg.chatId);
+        if (chat && chat.lastMessage && chat.lastMessage.id === local.id) chat.lastMessage = null;
+      }
+    }
     let ack = old ? mergeAck(old.ack, msg.ack) : msg.ack;
     if (this.earlyAcks.has(msg.id)) {
       ack = mergeAck(ack, this.earlyAcks.get(msg.id));
       this.earlyAcks.delete(msg.id);
     }
-    map.set(msg.id, { ...msg, ack, _seq: old ? old._seq : ++this.seq });
+    map.set(msg.id, { ...msg, ack, _seq: seq || ++this.seq });
     this.touchChat(map.get(msg.id));
     if (emit) {
       this.emit('messages', { chatId: msg.chatId });
@@ -207,7 +219,6 @@ export class ChatStore extends EventTarget {
     map.delete(localId);
     const chat = this.chats.get(chatId);
     if (chat && chat.lastMessage && chat.lastMessage.id === localId) chat.lastMessage = null;
-    if (serverMsg.chatId !== chatId && chat && !chat.lastMessage) this.chats.delete(chatId);
     this.addMessage({ ...serverMsg, _seq: local ? local._seq : undefined });
   }
 

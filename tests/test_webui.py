@@ -1,0 +1,377 @@
+"""The web app (webui plugin): its page and files, signing in and out, and the admin pages, driven in
+real Chromium through pyppeteer. The chat flow with WhatsApp is in test_webui_chat.py.
+
+Screenshots of every test land in test-artifacts/webui/ (not committed)."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pyppeteer.errors import TimeoutError as PageTimeout
+
+from tests.conftest import ROOT, TEST_PASSWORD, bearer
+from tests.whatsapp_helpers import wa_config, wait_state
+
+ARTIFACTS = ROOT / "test-artifacts" / "webui"
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 780, "isMobile": True, "hasTouch": True, "deviceScaleFactor": 1}
+
+
+def artifact_prefix(request: pytest.FixtureRequest) -> str:
+    """`test_name-sqlite`: the screenshots of each run of a test land side by side."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name).strip("-")
+
+
+class UI:
+    """One browser page on the app. Every wait fails with a screenshot of what the page showed."""
+
+    def __init__(self, page: Any, base_url: str, name: str) -> None:
+        self.page = page
+        self.base_url = base_url
+        self.name = name
+        self.problems: list[str] = []
+        page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
+        page.on("console", self._console)
+
+    def _console(self, message: Any) -> None:
+        text = message.text
+        # Failed requests (a 409 for a QR not shown yet, a socket refused while offline) are
+        # part of the flow; a policy violation or a script error never is.
+        if "Content Security Policy" in text or "Refused to" in text or message.type == "assert":
+            self.problems.append(f"console: {text}")
+
+    @classmethod
+    async def open(cls, browser: Any, base_url: str, name: str, viewport: dict | None = None) -> "UI":
+        page = await browser.newPage()
+        await page.setViewport(viewport or DESKTOP)
+        ui = cls(page, base_url, name)
+        await page.goto(f"{base_url}/", waitUntil="load")
+        return ui
+
+    async def shot(self, step: str) -> Path:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / f"{self.name}-{step}.png"
+        await self.page.screenshot({"path": str(path)})
+        return path
+
+    async def until(self, js: str, *args: Any, timeout: float = 15, what: str | None = None) -> Any:
+        """Wait until the page function returns something truthy; return it."""
+        try:
+            handle = await self.page.waitForFunction(js, {"timeout": int(timeout * 1000), "polling": 50}, *args)
+        except PageTimeout:
+            await self.shot("timeout")
+            raise AssertionError(f"{self.name}: timed out waiting for {what or js}") from None
+        return await handle.jsonValue()
+
+    async def visible(self, selector: str, timeout: float = 15) -> None:
+        await self.until(
+            "(s) => { const e = document.querySelector(s); return !!e && !!(e.offsetWidth || e.offsetHeight || e.getClientRects().length); }",
+            selector,
+            timeout=timeout,
+            what=f"{selector} to be visible",
+        )
+
+    async def hidden(self, selector: str, timeout: float = 15) -> None:
+        await self.until(
+            "(s) => { const e = document.querySelector(s); return !e || !(e.offsetWidth || e.offsetHeight || e.getClientRects().length); }",
+            selector,
+            timeout=timeout,
+            what=f"{selector} to be hidden",
+        )
+
+    async def text_of(self, selector: str, text: str, timeout: float = 15) -> None:
+        """Wait until the element's text contains ``text``."""
+        await self.until(
+            "(s, t) => { const e = document.querySelector(s); return !!e && e.textContent.includes(t); }",
+            selector,
+            text,
+            timeout=timeout,
+            what=f"{selector} to contain {text!r}",
+        )
+
+    async def text(self, selector: str) -> str | None:
+        return await self.page.evaluate("(s) => { const e = document.querySelector(s); return e ? e.textContent : null; }", selector)
+
+    async def texts(self, selector: str) -> list[str]:
+        return await self.page.evaluate("(s) => [...document.querySelectorAll(s)].map((e) => e.textContent)", selector)
+
+    async def attr(self, selector: str, name: str) -> str | None:
+        return await self.page.evaluate(
+            "(s, n) => { const e = document.querySelector(s); return e ? e.getAttribute(n) : null; }", selector, name
+        )
+
+    async def fill(self, selector: str, value: str) -> None:
+        await self.page.evaluate("(s) => { const e = document.querySelector(s); e.value = ''; e.focus(); }", selector)
+        await self.page.type(selector, value)
+
+    async def click(self, selector: str) -> None:
+        await self.visible(selector)
+        await self.page.click(selector)
+
+    async def press(self, key: str, *, shift: bool = False) -> None:
+        if shift:
+            await self.page.keyboard.down("Shift")
+        await self.page.keyboard.press(key)
+        if shift:
+            await self.page.keyboard.up("Shift")
+
+    async def storage(self, key: str) -> str | None:
+        return await self.page.evaluate("(k) => localStorage.getItem(k)", key)
+
+    async def reload(self) -> None:
+        await self.page.reload(waitUntil="load")
+
+    async def register(self, username: str, password: str, full_name: str = "") -> None:
+        await self.page.evaluate("() => { location.hash = '#/register'; }")
+        await self.visible("#register-username")
+        await self.fill("#register-username", username)
+        await self.fill("#register-password", password)
+        if full_name:
+            await self.fill("#register-fullName", full_name)
+        await self.page.click(".auth-form button[type=submit]")
+        await self.visible(".chats-page")
+
+    async def sign_in(self, username: str, password: str) -> None:
+        await self.visible("#signin-username")
+        await self.fill("#signin-username", username)
+        await self.fill("#signin-password", password)
+        await self.press("Enter")
+
+    def assert_clean(self) -> None:
+        assert not self.problems, f"{self.name}: the page reported problems: {self.problems}"
+
+
+# -- the page and its files ----------------------------------------------------------------------
+STATIC = ROOT / "plugins" / "webui" / "static"
+IMPORT = re.compile(r"""^\s*import\s[^'"]*?from\s+['"](\.{1,2}/[^'"]+)['"]""", re.M)
+
+
+def module_graph() -> set[str]:
+    """Every module app.js reaches through its imports, as paths under static/."""
+    seen: set[str] = set()
+    todo = ["app.js"]
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        base = Path(name).parent
+        for target in IMPORT.findall((STATIC / name).read_text()):
+            todo.append(str((base / target)).replace("\\", "/") if not target.startswith("../") else str(Path(base.parent, target[3:])))
+    return seen
+
+
+async def test_the_page_and_its_files_are_served_under_a_strict_policy(server):
+    page = await server.client.get("/")
+    assert page.status_code == 200
+    assert page.headers["Content-Type"].startswith("text/html")
+    policy = dict(part.strip().split(" ", 1) for part in page.headers["Content-Security-Policy"].split(";"))
+    assert policy["default-src"] == "'none'"
+    assert policy["script-src"] == "'self'" and policy["style-src"] == "'self'"
+    assert policy["img-src"] == "'self' data:"
+    host = f"127.0.0.1:{server.app.port}"
+    assert policy["connect-src"] == f"'self' ws://{host} wss://{host}"
+    assert policy["frame-ancestors"] == "'none'" and policy["base-uri"] == "'none'"
+    assert "unsafe" not in page.headers["Content-Security-Policy"]
+    assert page.headers["X-Frame-Options"] == "DENY"
+    html = page.text
+    scripts = re.findall(r"<script\b[^>]*>", html)
+    assert scripts == ['<script type="module" src="/static/webui/app.js">'], "no inline script"
+    assert "style=" not in html and "<style" not in html
+
+    # Every module of the app, the style sheet and the icon, with types a browser accepts.
+    modules = module_graph()
+    assert {"app.js", "api.js", "socket.js", "store.js", "live.js", "dom.js", "views/conversation.js"} <= modules
+    for name in modules:
+        response = await server.client.get(f"/static/webui/{name}")
+        assert response.status_code == 200, name
+        assert response.headers["Content-Type"] == "text/javascript; charset=utf-8", name
+        assert response.headers["Cache-Control"] == "no-cache" and response.headers["X-Content-Type-Options"] == "nosniff"
+        assert "innerHTML" not in response.text and "insertAdjacentHTML" not in response.text, name
+    css = await server.client.get("/static/webui/style.css")
+    assert css.status_code == 200 and css.headers["Content-Type"].startswith("text/css")
+    icon = await server.client.get("/static/webui/icon.svg")
+    assert icon.headers["Content-Type"] == "image/svg+xml"
+    head = await server.client.head("/static/webui/app.js")
+    assert head.status_code == 200 and head.content == b""
+    cached = await server.client.get("/static/webui/app.js", headers={"If-None-Match": head.headers["Etag"]})
+    assert cached.status_code == 304
+
+    # Nothing outside the folder, and failures in the API's error shape.
+    for path in ("/static/webui/nothing.js", "/static/webui/../../../setup.cfg", "/static/webui/%2e%2e/handlers.py",
+                 "/static/webui/views", "/static/webui/..%2f__init__.py"):
+        response = await server.client.get(path)
+        assert response.status_code in (403, 404), path
+        assert response.json()["error"]["status"] == response.status_code, path
+    assert (await server.client.post("/", json={})).json()["error"]["code"] == "method_not_allowed"
+
+
+# -- accounts ------------------------------------------------------------------------------------
+async def test_register_sign_in_keep_the_token_and_sign_out(make_server, launch_browser, request):
+    server = await make_server(websocket={"reauth_interval": 0.2})
+    await server.register("taken")
+    browser = await launch_browser()
+    ui = await UI.open(browser, server.url, artifact_prefix(request))
+
+    # Signed out, any address shows the sign-in form; its fields have labels.
+    await ui.visible("#signin-username")
+    assert await ui.page.evaluate("() => location.hash") == "#/signin"
+    labels = await ui.page.evaluate("() => [...document.querySelectorAll('input')].map((i) => i.labels.length && i.labels[0].textContent)")
+    assert labels == ["Username", "Password"]
+    await ui.click("a[href='#/register']")
+    await ui.visible("#register-username")
+
+    # The API's messages show next to the fields they are about, and the form keeps what was typed.
+    await ui.fill("#register-username", "a!")
+    await ui.fill("#register-password", "short")
+    await ui.press("Enter")
+    await ui.text_of("#register-username-error", "Use 3 to 32 letters")
+    await ui.text_of("#register-password-error", "Use 8 to 128 characters.")
+    assert await ui.attr("#register-username", "aria-invalid") == "true"
+    assert "register-username-error" in await ui.attr("#register-username", "aria-describedby")
+    assert await ui.page.evaluate("() => document.activeElement.id") == "register-username"
+    await ui.shot("register-errors")
+    await ui.fill("#register-username", "taken")
+    await ui.fill("#register-password", "correct horse battery")
+    await ui.fill("#register-email", "not-an-email")
+    await ui.press("Enter")
+    await ui.text_of("#register-email-error", "Not a valid email address.")
+    await ui.fill("#register-email", "")
+    await ui.page.click(".auth-form button[type=submit]")
+    await ui.text_of("#register-username-error", "That username is taken.")
+    assert await ui.text("#register-password-error") == ""
+
+    # Registered: the chats page, the user's name, the WhatsApp panel; no admin pages.
+    await ui.fill("#register-username", "webuser")
+    await ui.fill("#register-fullName", "Web User")
+    await ui.page.click(".auth-form button[type=submit]")
+    await ui.visible(".chats-page")
+    await ui.text_of(".who", "Web User")
+    await ui.text_of(".session-panel .state-badge", "Stopped")
+    await ui.visible(".session-panel [data-action=start]")
+    await ui.visible(".conn[data-conn=open]")
+    assert await ui.texts(".main-nav a") == ["Chats"]
+    token = await ui.storage("wamulti.token")
+    me = await server.client.get("/api/user/profile", headers=bearer(token))
+    assert me.json()["username"] == "webuser"
+    await ui.page.evaluate("() => { location.hash = '#/admin/users'; }")
+    await ui.until("() => location.hash === '#/chats'", what="a user sent back from the admin pages")
+    await ui.shot("signed-in")
+
+    # Keyboard: Tab moves through the controls and the focus ring shows where it is.
+    await ui.page.focus("#new-chat-phone")
+    await ui.press("Tab")
+    focused = await ui.page.evaluate(
+        "() => { const e = document.activeElement, s = getComputedStyle(e); return [e.textContent, s.outlineStyle, s.outlineWidth]; }"
+    )
+    assert focused == ["Open", "solid", "3px"], focused
+    await ui.press("Tab", shift=True)
+    assert await ui.page.evaluate("() => document.activeElement.id") == "new-chat-phone"
+
+    # The token survives a reload; signing out forgets it.
+    await ui.reload()
+    await ui.visible(".chats-page")
+    await ui.text_of(".who", "Web User")
+    await ui.click(".sign-out")
+    await ui.visible("#signin-username")
+    assert await ui.storage("wamulti.token") is None
+
+    # A wrong password is said on the form; the right one signs in.
+    await ui.sign_in("webuser", "wrong password!")
+    await ui.text_of(".form-error", "Wrong username or password.")
+    await ui.shot("wrong-password")
+    await ui.sign_in("webuser", "correct horse battery")
+    await ui.visible(".chats-page")
+
+    # A token that stops working signs the page out: the socket's 4401 when a role changes ...
+    admin, _ = await server.admin()
+    user_id = me.json()["id"]
+    promoted = await server.client.put(f"/api/admin/users/{user_id}/role", headers=bearer(admin), json={"role": "admin"})
+    assert promoted.status_code == 200
+    await ui.visible("#signin-username")
+    await ui.text_of(".notice", "sign in again")
+    assert await ui.storage("wamulti.token") is None
+    # ... and a 401 from REST, here for a token kept from before the change.
+    await ui.sign_in("webuser", "correct horse battery")
+    await ui.visible(".chats-page")
+    assert await ui.texts(".main-nav a") == ["Chats", "Users", "Sessions"]
+    await ui.page.evaluate("(t) => localStorage.setItem('wamulti.token', t)", token)
+    await ui.reload()
+    await ui.visible("#signin-username")
+    await ui.text_of(".notice", "sign in again")
+    ui.assert_clean()
+
+
+# -- administration ------------------------------------------------------------------------------
+async def test_admin_changes_roles_deletes_users_and_watches_sessions(make_server, fakewa, launch_browser, request):
+    server = await make_server(**wa_config(fakewa))
+    admin_token, _ = await server.admin("boss")
+    carol_token, carol = await server.register("carol")
+    _, dave = await server.register("dave", fullName="Dave <b>Bold</b>")
+    started = await server.client.post(f"/api/whatsapp/start/{carol['id']}", headers=bearer(carol_token))
+    assert started.status_code == 202
+    await wait_state(server, carol_token, carol["id"], "QR")
+
+    browser = await launch_browser()
+    ui = await UI.open(browser, server.url, artifact_prefix(request))
+    await ui.sign_in("boss", TEST_PASSWORD)
+    await ui.visible(".chats-page")
+    assert await ui.texts(".main-nav a") == ["Chats", "Users", "Sessions"]
+
+    # Sessions: every live one, with its state, refreshed by itself.
+    await ui.click(".main-nav a[data-page=sessions]")
+    await ui.text_of(".sessions-table tbody", "carol")
+    row = f".sessions-table tr[data-user-id='{carol['id']}']"
+    assert await ui.attr(f"{row} .state-badge", "data-state") == "QR"
+    assert await ui.page.evaluate("() => document.querySelectorAll('.sessions-table tbody tr').length") == 1
+    assert await ui.attr(".main-nav a[data-page=sessions]", "aria-current") == "page"
+    await ui.shot("sessions")
+    stopped = await server.client.post(f"/api/whatsapp/disconnect/{carol['id']}", headers=bearer(carol_token))
+    assert stopped.json()["state"] == "STOPPED"
+    await ui.until("() => document.querySelectorAll('.sessions-table tbody tr').length === 0", timeout=10, what="the stopped session to leave the table")
+
+    # Users: every user; names are text, never markup.
+    await ui.click(".main-nav a[data-page=users]")
+    await ui.text_of(".users-table tbody", "dave")
+    names = await ui.texts(".users-table tbody th.username")
+    assert names == ["boss (you)", "carol", "dave"]
+    assert "Dave <b>Bold</b>" in await ui.texts(".users-table tbody td")
+    assert await ui.page.evaluate("() => document.querySelector('.users-table b')") is None
+
+    # A role change goes to the server.
+    await ui.page.select(f"select[data-user-id='{dave['id']}']", "admin")
+    await ui.text_of(".admin-page [role=status]", "dave is now an admin.")
+    listed = await server.client.get("/api/admin/users?q=dave", headers=bearer(admin_token))
+    assert listed.json()["items"][0]["role"] == "admin"
+
+    # Deleting asks first; Escape and Cancel keep the user.
+    delete = f".users-table tr[data-user-id='{carol['id']}'] button"
+    await ui.click(delete)
+    await ui.visible("dialog[open]")
+    await ui.text_of("dialog[open] h2", "Delete carol?")
+    await ui.shot("confirm-delete")
+    await ui.press("Escape")
+    await ui.hidden("dialog[open]")
+    assert await ui.page.evaluate("() => document.activeElement.textContent") == "Delete", "focus returns to the button"
+    await ui.click(delete)
+    await ui.click("dialog[open] .button:not(.danger)")
+    await ui.hidden("dialog[open]")
+    assert (await server.client.get("/api/admin/users?q=carol", headers=bearer(admin_token))).json()["total"] == 1
+    await ui.click(delete)
+    await ui.click("dialog[open] .button.danger")
+    await ui.text_of(".admin-page [role=status]", "carol was deleted.")
+    assert await ui.texts(".users-table tbody th.username") == ["boss (you)", "dave"]
+    assert (await server.client.get("/api/admin/users?q=carol", headers=bearer(admin_token))).json()["total"] == 0
+
+    # The last-admin rule is the server's, and its answer is shown.
+    await ui.page.select(f"select[data-user-id='{dave['id']}']", "user")
+    await ui.text_of(".admin-page [role=status]", "dave is now a user.")
+    await ui.page.select(".users-table select", "user")  # the admin's own row comes first
+    await ui.visible("dialog[open]")
+    await ui.click("dialog[open] .button.danger")
+    await ui.text_of(".admin-page .form-error", "admin")
+    assert await ui.page.evaluate("() => document.querySelector('.users-table select').value") == "admin"
+    await ui.shot("users")
+    ui.assert_clean()
