@@ -14,13 +14,13 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
 
-from marshmallow import ValidationError
+from marshmallow import Schema, ValidationError, fields
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
-from server import access, hookimpl
+from server import access, hookimpl, openapi
 from server.errors import ApiError, error_body
 from server.events import encode, event, user_channel
-from server.handlers import authenticate, bearer_token
+from server.handlers import authenticate, bearer_token, has_lone_surrogate
 from server.plugins import call_hook
 from server.timeutil import iso
 from server.users import get_user, public_user
@@ -34,6 +34,11 @@ CommandHandler = Callable[["UserSocket", dict[str, Any]], Awaitable[Any]]
 
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_TOO_SLOW = 1013
+
+
+class WsQuerySchema(Schema):
+    token = fields.String(metadata={"description": "The JWT, for clients that cannot send headers."})
+    userId = fields.Integer(metadata={"description": "Admins: the user whose channel to watch."})
 
 
 class SocketHub:
@@ -84,7 +89,7 @@ class UserSocket(WebSocketHandler):
         self.target_user_id = int(self.user["id"])
         watched = self.get_query_argument("userId", None)
         if watched is not None:
-            if not watched.isdigit():
+            if not (watched.isascii() and watched.isdigit()):
                 raise ApiError(422, "userId must be a user id.", fields={"userId": ["Not a valid integer."]})
             if int(watched) != self.target_user_id:
                 if self.user["role"] != "admin":
@@ -99,6 +104,21 @@ class UserSocket(WebSocketHandler):
             self._hello.update(extra or {})
 
     @access.user
+    @openapi.doc(
+        summary="The user's live channel (websocket)",
+        description=(
+            "Upgrade to a websocket. Authenticate with `?token=<JWT>` (browsers) or the Authorization "
+            "header. Frames are JSON `{type, data}`: the server sends `hello`, `session.status`, "
+            "`session.qr`, `message`, `message.ack`, `chat`, `chats.synced`, `reply` and `pong`; the client "
+            "sends `message.send`, `chats.list`, `messages.list` and `ping`, each with an optional `ref` "
+            "echoed in the `reply`. An admin may add `?userId=N` to watch another user's channel. "
+            "Close codes: 4401 token revoked or user deleted, 1013 the client reads too slowly."
+        ),
+        query=WsQuerySchema,
+        responses={101: "Switching to the websocket protocol."},
+        errors={403: "userId names another user and the caller is not an admin.", 404: "No such user (userId)."},
+        tags=["websocket"],
+    )
     async def get(self, *args: Any, **kwargs: Any) -> None:
         await super().get(*args, **kwargs)
 
@@ -180,6 +200,8 @@ class UserSocket(WebSocketHandler):
                 frame = json.loads(message)
             except (ValueError, RecursionError):
                 raise ApiError(400, "A frame must be a JSON object {type, data, ref}.") from None
+            if has_lone_surrogate(frame):
+                raise ApiError(400, "A frame must be valid JSON: it holds an unpaired UTF-16 surrogate.")
             if not isinstance(frame, dict):
                 raise ApiError(400, "A frame must be a JSON object {type, data, ref}.")
             ref = frame.get("ref")

@@ -28,7 +28,7 @@ PLUGIN_PATHS = {
 # Modules whose every handler method must carry an @openapi.doc declaration.
 DECLARED_MODULES = {
     "server.health", "server.openapi", "plugins.auth.handlers", "plugins.catalog.handlers",
-    "plugins.articles.handlers", "plugins.admin.handlers",
+    "plugins.articles.handlers", "plugins.admin.handlers", "plugins.whatsapp.handlers", "server.ws",
 }
 
 
