@@ -131,7 +131,7 @@ class BaseHandler(RequestHandler):
         return b"".join(self._body_chunks)
 
     @access.public
-    def options(self, *args: Any) -> None:
+    def options(self, *args: Any, **kwargs: Any) -> None:
         """CORS pre-flight: allowed origins get the methods and headers they may use."""
         origin = self.request.headers.get("Origin")
         if origin and origin in self.config.server.cors_origins:
