@@ -26,6 +26,28 @@ log = logging.getLogger("wamulti.http")
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _JSON_TYPES = ("application/json", "application/merge-patch+json")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def has_lone_surrogate(value: Any) -> bool:
+    """Whether parsed JSON holds a string with an unpaired surrogate.
+
+    json.loads lets one through, from a ``"\\ud800"`` escape or from surrogate bytes it decodes
+    with "surrogatepass"; such text cannot be encoded as UTF-8, so no database can store it
+    and no answer can echo it.
+    """
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def hard_body_cap(limit: int) -> int:
@@ -151,9 +173,12 @@ class BaseHandler(RequestHandler):
         if not raw.strip():
             raise ApiError(400, "The request body is empty; send a JSON object.")
         try:
-            return json.loads(raw)
+            value = json.loads(raw)
         except (ValueError, RecursionError):
             raise ApiError(400, "The request body is not valid JSON.") from None
+        if has_lone_surrogate(value):
+            raise ApiError(400, "The request body is not valid JSON: it holds an unpaired UTF-16 surrogate.")
+        return value
 
     def load(self, schema: Schema, data: Any = None, *, partial: bool = False) -> dict[str, Any]:
         """Validate ``data`` (default: the JSON body) with a marshmallow schema; 422 with fields on failure."""
