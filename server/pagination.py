@@ -7,16 +7,20 @@ from marshmallow import Schema, fields, post_load, validate
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
+MAX_OFFSET = 2**63 - 1  # what SQLite and MySQL take in OFFSET; past it the driver fails
 
 
 class PageSchema(Schema):
     """Query arguments of every list; subclass it to add filters such as ``q``.
 
-    A negative or non-numeric value is a 422; a limit above 200 is capped, not refused.
+    A negative or non-numeric value is a 422, and so is an offset no database can take;
+    a limit above 200 is capped, not refused.
     """
 
     limit = fields.Integer(load_default=DEFAULT_LIMIT, validate=validate.Range(min=0, error="Must be 0 or more."))
-    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, error="Must be 0 or more."))
+    offset = fields.Integer(
+        load_default=0, validate=validate.Range(min=0, max=MAX_OFFSET, error="Must be from {min} to {max}.")
+    )
 
     @post_load
     def cap_limit(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
