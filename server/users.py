@@ -23,7 +23,13 @@ def public_user(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+MAX_ID = 2**63 - 1  # ids are BIGINTs; SQLite refuses to bind a larger integer at all
+
+
 async def get_user(db: Queries, user_id: int) -> dict[str, Any] | None:
+    """The user row, or None (also for an id no row can have, such as one typed in a URL)."""
+    if not 0 < int(user_id) <= MAX_ID:
+        return None
     return await db.fetch_one(f"SELECT {COLUMNS} FROM users WHERE id = ?", (user_id,))
 
 
