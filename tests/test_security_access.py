@@ -1,0 +1,454 @@
+"""Who may call what: every route and websocket command of every plugin, for every kind of caller.
+
+The table below is the access contract of API.md written out. ``test_the_table_covers_every_route``
+fails when a route, a method or a websocket command is added without a row here, so a new
+endpoint cannot ship without someone deciding who may call it.
+
+Callers:
+- ``anonymous``: no token;
+- ``user``: a signed-in ordinary user; where the path names a user, it names one that does not exist
+  (an ordinary user learns nothing about other ids: 403, never 404);
+- ``same``: an ordinary user, the path naming them (only for routes that name a user);
+- ``other``: an ordinary user, the path naming someone else (only for routes that name a user);
+- ``admin``: an administrator, the path naming the same user as for ``same``;
+- ``admin_missing``: an administrator, the path naming a user that does not exist.
+
+WhatsApp sessions run with ``whatsapp.chromium`` set to ``/bin/false``: a start is accepted (202)
+and the session fails at once, so no browser is launched.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable
+
+import pytest
+from tornado.httpclient import HTTPClientError
+from tornado.web import RequestHandler
+
+from server import access, hookimpl
+from server.handlers import BaseHandler
+from tests.conftest import TEST_PASSWORD, bearer
+from tests.test_ws import Client, connect
+
+MISSING_USER = 10**9
+TABLES = ("users", "products", "articles", "wa_sessions", "chats", "messages")
+PUBLIC = {"anonymous": 200, "user": 200, "admin": 200}
+SESSION = {"chromium": "/bin/false", "max_restarts": 0, "restore_on_boot": False}
+
+# What only Alice may see: an answer to anyone else must not contain it.
+SECRET_CHAT = "79990000001@c.us"
+SECRET_CHAT_NAME = "alice-secret-chat"
+SECRET_BODY = "alice-secret-message-body"
+SECRET_EMAIL = "alice-secret@example.com"
+SECRETS = (SECRET_CHAT, SECRET_CHAT_NAME, SECRET_BODY, SECRET_EMAIL)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One (method, route) of the server: the request to send and the answer for each caller.
+
+    ``path`` may name ``{subject}`` (the user the route acts on), ``{product}``, ``{article}``
+    (a fresh one for each request) and ``{chat}``. ``fresh_subject``: the subject is a new user
+    for each request (for routes that delete or change users), else Alice.
+    """
+
+    path: str
+    expect: dict[str, int]
+    body: Any = None
+    fresh_subject: bool = False
+    settle: bool = False  # the call starts or stops a session: wait until its events are stored
+
+    @property
+    def names_user(self) -> bool:
+        return "{subject}" in self.path
+
+
+def owner_or_admin(ok: int) -> dict[str, int]:
+    return {"anonymous": 401, "user": 403, "same": ok, "other": 403, "admin": ok, "admin_missing": 404}
+
+
+def admin_only(ok: int) -> dict[str, int]:
+    return {"anonymous": 401, "user": 403, "admin": ok}
+
+
+def signed_in(ok: int) -> dict[str, int]:
+    return {"anonymous": 401, "user": ok, "admin": ok}
+
+
+def _register_body() -> dict[str, str]:
+    return {"username": f"new_{uuid.uuid4().hex[:10]}", "password": TEST_PASSWORD}
+
+
+PRODUCT_ID = r"/api/products/(?P<product_id>[0-9]+)"
+ARTICLE_ID = r"/api/articles/(?P<article_id>[0-9]+)"
+WA = r"/api/whatsapp/{}/(?P<user_id>[0-9]+)"
+
+# (METHOD, Tornado pattern as registered) -> Row
+TABLE: dict[tuple[str, str], Row] = {
+    # core
+    ("GET", r"/api/health"): Row("/api/health", PUBLIC),
+    ("GET", r"/api/db-status"): Row("/api/db-status", PUBLIC),
+    ("GET", r"/api/openapi.json"): Row("/api/openapi.json", PUBLIC),
+    ("GET", r"/api/docs"): Row("/api/docs", PUBLIC),
+    ("GET", r"/api/docs/(?P<asset>[A-Za-z0-9_.-]+)"): Row("/api/docs/swagger-ui.css", PUBLIC),
+    ("GET", r"/ws"): Row("/ws?userId={subject}", owner_or_admin(101)),
+    # auth
+    ("POST", r"/api/auth/register"): Row("/api/auth/register", {"anonymous": 201, "user": 201, "admin": 201}, body=_register_body),
+    ("POST", r"/api/auth/login"): Row(
+        "/api/auth/login", PUBLIC, body={"username": "bob", "password": TEST_PASSWORD}
+    ),
+    ("GET", r"/api/user/profile"): Row("/api/user/profile", signed_in(200)),
+    ("PUT", r"/api/user/profile"): Row("/api/user/profile", signed_in(200), body={"fullName": "Changed"}),
+    # catalog
+    ("GET", r"/api/products"): Row("/api/products", PUBLIC),
+    ("POST", r"/api/products"): Row("/api/products", admin_only(201), body={"name": "Mug", "price": "1.50"}),
+    ("GET", PRODUCT_ID): Row("/api/products/{product}", PUBLIC),
+    ("PUT", PRODUCT_ID): Row("/api/products/{product}", admin_only(200), body={"price": "0.01"}),
+    ("DELETE", PRODUCT_ID): Row("/api/products/{product}", admin_only(204)),
+    # articles
+    ("GET", r"/api/articles"): Row("/api/articles", PUBLIC),
+    ("POST", r"/api/articles"): Row("/api/articles", admin_only(201), body={"title": "News"}),
+    ("GET", ARTICLE_ID): Row("/api/articles/{article}", PUBLIC),
+    ("PUT", ARTICLE_ID): Row("/api/articles/{article}", admin_only(200), body={"title": "Changed"}),
+    ("DELETE", ARTICLE_ID): Row("/api/articles/{article}", admin_only(204)),
+    # admin
+    ("GET", r"/api/admin/users"): Row("/api/admin/users", admin_only(200)),
+    ("DELETE", r"/api/admin/users/(?P<user_id>[0-9]+)"): Row(
+        "/api/admin/users/{subject}", owner_or_admin(204) | {"same": 403}, fresh_subject=True
+    ),
+    ("PUT", r"/api/admin/users/(?P<user_id>[0-9]+)/role"): Row(
+        "/api/admin/users/{subject}/role", owner_or_admin(200) | {"same": 403}, body={"role": "admin"}, fresh_subject=True
+    ),
+    ("GET", r"/api/admin/stats"): Row("/api/admin/stats", admin_only(200)),
+    ("GET", r"/api/admin/whatsapp-sessions"): Row("/api/admin/whatsapp-sessions", admin_only(200)),
+    # whatsapp: the caller's own session, or any session for an admin
+    ("POST", WA.format("start")): Row("/api/whatsapp/start/{subject}", owner_or_admin(202), settle=True),
+    ("GET", WA.format("status")): Row("/api/whatsapp/status/{subject}", owner_or_admin(200)),
+    ("GET", WA.format("qr")): Row("/api/whatsapp/qr/{subject}", owner_or_admin(409)),  # no QR is showing
+    ("POST", WA.format("send")): Row(
+        "/api/whatsapp/send/{subject}", owner_or_admin(409), body={"to": "+7 999 000 00 02", "message": "hi"}
+    ),  # not connected
+    ("GET", WA.format("chats")): Row("/api/whatsapp/chats/{subject}", owner_or_admin(200)),
+    ("GET", r"/api/whatsapp/chats/(?P<user_id>[0-9]+)/(?P<chat_id>[^/]+)/messages"): Row(
+        "/api/whatsapp/chats/{subject}/{chat}/messages", owner_or_admin(200)
+    ),
+    ("POST", WA.format("disconnect")): Row("/api/whatsapp/disconnect/{subject}", owner_or_admin(200), settle=True),
+    ("POST", WA.format("restart")): Row("/api/whatsapp/restart/{subject}", owner_or_admin(202), settle=True),
+    ("POST", WA.format("clear-session")): Row("/api/whatsapp/clear-session/{subject}", owner_or_admin(200), settle=True),
+    # webui
+    ("GET", r"/"): Row("/", PUBLIC),
+    ("GET", r"/static/webui/(?P<path>[A-Za-z0-9_./-]+)"): Row("/static/webui/api.js", PUBLIC),
+    ("HEAD", r"/static/webui/(?P<path>[A-Za-z0-9_./-]+)"): Row("/static/webui/api.js", PUBLIC),
+}
+
+# Websocket commands, sent on a socket that is open: ``same`` is Alice on her own channel,
+# ``admin`` an administrator watching Alice's channel, ``user`` Bob on his own channel.
+# (Sockets of anonymous callers and of users watching someone else never open: the /ws row.)
+# The value: None for an ok reply, else the status of the error reply.
+COMMANDS: dict[str, tuple[dict[str, Any], dict[str, int | None]]] = {
+    "ping": ({}, {"same": None, "admin": None, "user": None}),
+    "chats.list": ({}, {"same": None, "admin": None, "user": None}),
+    "messages.list": ({"chatId": SECRET_CHAT}, {"same": None, "admin": None, "user": None}),
+    "message.send": ({"to": "+7 999 000 00 02", "message": "hi"}, {"same": 409, "admin": 409, "user": 409}),
+}
+CALLERS_NAMING_A_USER = {"anonymous", "user", "same", "other", "admin", "admin_missing"}
+CALLERS = {"anonymous", "user", "admin"}
+
+
+def served(app: Any) -> set[tuple[str, str]]:
+    """(METHOD, pattern) of every handler method the server routes, read from its route list."""
+    out = set()
+    for route in app.routes:
+        pattern, handler = route[0], route[1]
+        for method in access.HTTP_METHODS:
+            fn = getattr(handler, method, None)
+            if fn is None or fn is getattr(RequestHandler, method, None):
+                continue
+            if method == "options" and fn is BaseHandler.options:
+                continue  # the CORS pre-flight every handler answers the same way (tested below)
+            out.add((method.upper(), pattern))
+    return out
+
+
+# -- the world the table runs in -----------------------------------------------------------
+@dataclass
+class World:
+    server: Any
+    tokens: dict[str, str] = field(default_factory=dict)
+    users: dict[str, dict] = field(default_factory=dict)
+
+    async def snapshot(self) -> dict[str, list]:
+        db = self.server.app.db
+        return {table: await db.fetch_all(f"SELECT * FROM {table} ORDER BY 1, 2") for table in TABLES}
+
+    async def settle(self) -> None:
+        """Wait until session events stop changing rows (a start that fails at once stores FAILED)."""
+        previous, stable = None, 0
+        for _ in range(200):
+            current = await self.snapshot()
+            stable = stable + 1 if current == previous else 0
+            if stable >= 3:
+                return
+            previous = current
+            await asyncio.sleep(0.03)
+        raise AssertionError("the database kept changing after a session call")
+
+    async def fresh_product(self) -> int:
+        response = await self.server.client.post("/api/products", headers=bearer(self.tokens["admin"]), json={"name": "Fresh"})
+        assert response.status_code == 201, response.text
+        return response.json()["id"]
+
+    async def fresh_article(self) -> int:
+        response = await self.server.client.post("/api/articles", headers=bearer(self.tokens["admin"]), json={"title": "Fresh"})
+        assert response.status_code == 201, response.text
+        return response.json()["id"]
+
+
+async def make_world(server: Any) -> World:
+    world = World(server)
+    world.tokens["admin"], world.users["admin"] = await server.admin()
+    world.tokens["alice"], world.users["alice"] = await server.register("alice", email=SECRET_EMAIL)
+    world.tokens["bob"], world.users["bob"] = await server.register("bob")
+    await seed_chat(server, world.users["alice"]["id"])
+    return world
+
+
+async def seed_chat(server: Any, user_id: int) -> None:
+    from plugins.whatsapp import store
+
+    msg = {
+        "id": "false_79990000001@c.us_SECRET", "chatId": SECRET_CHAT, "from": SECRET_CHAT, "to": "79990000000@c.us",
+        "body": SECRET_BODY, "type": "chat", "fromMe": False, "ack": 0, "timestamp": 1_700_000_000,
+    }
+    await store.save_chat(server.app.db, user_id, {"id": SECRET_CHAT, "name": SECRET_CHAT_NAME, "timestamp": 1_700_000_000})
+    await store.save_message(server.app.db, user_id, msg)
+    await store.touch_chat_for_message(server.app.db, user_id, msg)
+
+
+async def request_for(world: World, row: Row, caller: str) -> tuple[str, dict[str, str], Any, dict | None]:
+    """(path, headers, body, subject) of one caller's request."""
+    subject = None
+    if row.names_user:
+        if row.fresh_subject:
+            token, subject = await world.server.register(f"victim_{uuid.uuid4().hex[:8]}")
+        else:
+            token, subject = world.tokens["alice"], world.users["alice"]
+        subject = {**subject, "token": token}
+    as_token = {
+        "anonymous": None,
+        "user": world.tokens["bob"],
+        "same": subject["token"] if subject else None,
+        "other": world.tokens["bob"],
+        "admin": world.tokens["admin"],
+        "admin_missing": world.tokens["admin"],
+    }[caller]
+    subject_id = MISSING_USER if caller in ("user", "admin_missing") or subject is None else subject["id"]
+    path = row.path
+    if "{product}" in path:
+        path = path.replace("{product}", str(await world.fresh_product()))
+    if "{article}" in path:
+        path = path.replace("{article}", str(await world.fresh_article()))
+    path = path.replace("{subject}", str(subject_id)).replace("{chat}", SECRET_CHAT)
+    body = row.body() if callable(row.body) else row.body
+    return path, (bearer(as_token) if as_token else {}), body, subject
+
+
+async def call_websocket(world: World, path: str, headers: dict[str, str]) -> tuple[int, str]:
+    """Open /ws like a browser would: (101, the hello frame) or (the refusal's status, its body)."""
+    from tornado.httpclient import HTTPRequest
+    from tornado.websocket import websocket_connect
+
+    url = world.server.ws_url + path.removeprefix("/ws")
+    try:
+        client = Client(await websocket_connect(HTTPRequest(url, headers=headers)))
+    except HTTPClientError as exc:
+        return exc.code, exc.response.body.decode()
+    try:
+        hello = await client.next_of("hello")
+    finally:
+        client.close()
+    return 101, json.dumps(hello)
+
+
+async def check_row(world: World, key: tuple[str, str], row: Row, caller: str, problems: list[str]) -> None:
+    method, _ = key
+    path, headers, body, subject = await request_for(world, row, caller)
+    where = f"{caller:>13} {method} {path}"
+    want = row.expect[caller]
+    denied = want in (401, 403, 404)
+    before = await world.snapshot() if denied else None
+    alice_session = world.server.app.state["whatsapp"].status(world.users["alice"]["id"])
+    if path.startswith("/ws"):
+        status, text = await call_websocket(world, path, headers)
+        www_authenticate = "Bearer"  # the upgrade's refusal is read from the body
+    else:
+        response = await world.server.client.request(method, path, headers=headers, json=body)
+        status, text = response.status_code, response.text
+        www_authenticate = response.headers.get("WWW-Authenticate", "")
+    if status != want:
+        problems.append(f"{where}: {status}, expected {want}: {text[:200]}")
+        return
+    if denied:
+        error = json.loads(text)
+        code = {401: "unauthorized", 403: "forbidden", 404: "not_found"}[want]
+        if set(error) != {"error"} or error["error"]["status"] != want or error["error"]["code"] != code:
+            problems.append(f"{where}: not the error shape of API.md: {text[:200]}")
+        if want == 401 and "Bearer" not in www_authenticate:
+            problems.append(f"{where}: 401 without WWW-Authenticate: Bearer")
+        leaked = [s for s in SECRETS if s in text]
+        if leaked:
+            problems.append(f"{where}: the refusal shows {leaked}")
+        if await world.snapshot() != before:
+            problems.append(f"{where}: refused, yet a row changed")
+        if world.server.app.state["whatsapp"].status(world.users["alice"]["id"]) != alice_session:
+            problems.append(f"{where}: refused, yet Alice's session changed")
+        return
+    check_answer(world, method, path, caller, subject, text, problems, where)
+    if row.settle:
+        await world.server.client.post(f"/api/whatsapp/disconnect/{world.users['alice']['id']}", headers=bearer(world.tokens["admin"]))
+        await world.settle()
+
+
+def check_answer(
+    world: World, method: str, path: str, caller: str, subject: dict | None, text: str, problems: list[str], where: str
+) -> None:
+    """An allowed call answers about the right user, and shows no one else's data."""
+    alice = world.users["alice"]
+    body = json.loads(text) if text.lstrip().startswith(("{", "[")) else None
+    if path == "/api/user/profile":
+        me = world.users["bob"] if caller == "user" else world.users["admin"]
+        if body["id"] != me["id"]:
+            problems.append(f"{where}: answered the profile of user {body['id']}, not the caller's")
+    if path.startswith("/ws") and body["data"]["userId"] != alice["id"]:
+        problems.append(f"{where}: opened the channel of user {body['data']['userId']}")
+    if path.startswith("/api/whatsapp/"):
+        if isinstance(body, dict) and "userId" in body and body["userId"] != alice["id"]:
+            problems.append(f"{where}: answered the session of user {body['userId']}")
+        if path.startswith("/api/whatsapp/chats/") and not (SECRET_CHAT in text and SECRET_BODY in text):
+            problems.append(f"{where}: Alice's own chat is missing from the answer")
+    if path.startswith("/api/admin/users/") and method == "PUT" and body["id"] != subject["id"]:
+        problems.append(f"{where}: changed user {body['id']} instead of {subject['id']}")
+    if caller not in ("same", "admin") and any(s in text for s in (SECRET_BODY, SECRET_CHAT_NAME, SECRET_EMAIL)):
+        problems.append(f"{where}: the answer shows Alice's data")
+
+
+# -- the tests ---------------------------------------------------------------------------------
+async def test_the_table_covers_every_route_method_and_websocket_command(make_server):
+    server = await make_server(whatsapp=SESSION)
+    registered = served(server.app)
+    missing = sorted(registered - set(TABLE))
+    stale = sorted(set(TABLE) - registered)
+    assert not missing, f"routes with no row in the access table (add one saying who may call them): {missing}"
+    assert not stale, f"rows for routes the server does not serve: {stale}"
+    commands = set(server.app.state["websocket"].commands)
+    assert commands == set(COMMANDS), f"websocket commands not in the table: {commands ^ set(COMMANDS)}"
+
+
+async def test_the_table_agrees_with_each_methods_access_mark(make_server):
+    """A public method answers anonymous callers; a user method refuses them; an admin one refuses users."""
+    server = await make_server(whatsapp=SESSION)
+    handlers = {route[0]: route[1] for route in server.app.routes}
+    for (method, pattern), row in TABLE.items():
+        level = access.level_of(getattr(handlers[pattern], method.lower()))
+        expected_callers = CALLERS_NAMING_A_USER if row.names_user else CALLERS
+        assert set(row.expect) == expected_callers, f"{method} {pattern}: callers {sorted(row.expect)}"
+        if level == "public":
+            assert row.expect["anonymous"] < 400, f"{method} {pattern} is public"
+        else:
+            assert row.expect["anonymous"] == 401, f"{method} {pattern} is {level}: anonymous must get 401"
+        if level == "admin":
+            assert row.expect["user"] == 403, f"{method} {pattern} is admin-only: users must get 403"
+
+
+async def test_a_route_added_without_a_row_is_caught(make_server):
+    class ExtraHandler(BaseHandler):
+        @access.user
+        def get(self) -> None:
+            self.write_json({})
+
+    class ExtraPlugin:
+        @hookimpl
+        def register_routes(self, app: Any) -> list:
+            return [(r"/api/extra", ExtraHandler)]
+
+        @hookimpl
+        def register_ws_commands(self, app: Any) -> dict:
+            async def extra(socket: Any, data: dict) -> dict:
+                return {}
+
+            return {"extra.command": extra}
+
+    server = await make_server(whatsapp=SESSION, plugins=[ExtraPlugin()])
+    assert served(server.app) - set(TABLE) == {("GET", r"/api/extra")}
+    assert set(server.app.state["websocket"].commands) - set(COMMANDS) == {"extra.command"}
+
+
+async def test_every_route_answers_every_caller_as_the_table_says(make_server):
+    server = await make_server(whatsapp=SESSION)
+    world = await make_world(server)
+    problems: list[str] = []
+    for key, row in TABLE.items():
+        for caller in row.expect:
+            await check_row(world, key, row, caller, problems)
+    assert not problems, "\n".join(problems)
+    assert await server.app.db.fetch_value("SELECT role FROM users WHERE id = ?", (world.users["bob"]["id"],)) == "user"
+
+
+async def test_every_websocket_command_answers_only_about_its_own_channel(make_server, clients):
+    server = await make_server(whatsapp=SESSION)
+    world = await make_world(server)
+    alice = world.users["alice"]
+    sockets = {
+        "same": await connect(server, world.tokens["alice"]),
+        "admin": await connect(server, world.tokens["admin"], query=f"userId={alice['id']}"),
+        "user": await connect(server, world.tokens["bob"]),
+    }
+    clients.extend(sockets.values())
+    for caller, socket in sockets.items():
+        hello = (await socket.next_of("hello"))["data"]
+        watched = world.users["bob"]["id"] if caller == "user" else alice["id"]
+        assert hello["userId"] == watched and hello["session"]["userId"] == watched
+    problems = []
+    for command, (data, expect) in COMMANDS.items():
+        for caller, want in expect.items():
+            before = await world.snapshot()
+            reply = await sockets[caller].command(command, data)
+            where = f"{caller} {command}"
+            if want is None and not reply["ok"]:
+                problems.append(f"{where}: {reply['error']}")
+            elif want is not None and (reply["ok"] or reply["error"]["status"] != want):
+                problems.append(f"{where}: {reply}, expected error {want}")
+            text = str(reply)
+            sees_alice = SECRET_CHAT in text or SECRET_BODY in text
+            if command in ("chats.list", "messages.list") and sees_alice != (caller != "user"):
+                problems.append(f"{where}: {'shows' if sees_alice else 'misses'} Alice's chat: {text[:200]}")
+            if want is not None and await world.snapshot() != before:
+                problems.append(f"{where}: refused, yet a row changed")
+    assert not problems, "\n".join(problems)
+
+
+async def test_the_cors_preflight_of_every_route_changes_nothing_and_allows_no_stranger(make_server):
+    server = await make_server(whatsapp=SESSION)
+    world = await make_world(server)
+    for (method, _), row in TABLE.items():
+        if row.path.startswith("/ws"):
+            continue  # browsers do not pre-flight a websocket
+        path, _, _, _ = await request_for(world, row, "same" if row.names_user else "user")
+        before = await world.snapshot()
+        response = await server.client.options(
+            path, headers={"Origin": "https://evil.example", "Access-Control-Request-Method": method}
+        )
+        assert response.status_code == 204 and response.content == b"", f"OPTIONS {path}: {response.status_code}"
+        assert "Access-Control-Allow-Origin" not in response.headers, f"OPTIONS {path} allowed an unknown origin"
+        assert await world.snapshot() == before, f"OPTIONS {path} changed a row"
+
+
+@pytest.fixture
+async def clients():
+    opened: list[Client] = []
+    yield opened
+    for client in opened:
+        client.close()
