@@ -1,0 +1,94 @@
+"""The Markdown table of a run, from its JSON."""
+from __future__ import annotations
+
+from typing import Any
+
+
+def _num(value: Any, digits: int = 1) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def _failed(fig: dict[str, Any]) -> list[str]:
+    if "error" not in fig:
+        return []
+    first = fig["error"].strip().splitlines()[0] if fig["error"].strip() else "error"
+    return [f"**failed:** `{first}` (the JSON has the whole message)", ""]
+
+
+def markdown(report: dict[str, Any]) -> str:
+    m = report.get("machine", {})
+    cores = report.get("cores", {})
+    pinning = (f"server on core {cores['server_cores']}, load on core {cores['load_cores']}"
+               if cores.get("pinned") else cores.get("note", "not pinned"))
+    lines = [
+        f"# wamulti benchmark, {report.get('started', '')}" + (" (quick smoke run)" if report.get("quick") else ""),
+        "",
+        f"Machine: {m.get('cpus')} cores ({m.get('cpu_model')}), {m.get('memory_gb')} GB, Linux {m.get('kernel')}; "
+        f"Python {m.get('python')}, Tornado {m.get('tornado')}, {m.get('chromium')}. Pinning: {pinning}. "
+        f"Whole run: {_num(report.get('seconds'), 0)} s.",
+        "",
+    ]
+    figs = report.get("figures", {})
+
+    if "rest" in figs:
+        fig = figs["rest"]
+        lines += ["## 1. REST throughput", "", *_failed(fig)]
+        if fig.get("results"):
+            lines += ["| request | database | wamulti req/s | bare Tornado req/s | ratio | server CPU (wamulti / bare) |",
+                      "|---|---|---:|---:|---:|---:|"]
+            for r in fig["results"]:
+                cpu = r["server_cpu"]
+                lines.append(f"| `{r['endpoint']}` | {r['database']} | {_num(r['wamulti_rps'], 0)} | "
+                             f"{_num(r['bare_rps'], 0)} | {r['ratio']:.2f} | {cpu['wamulti']:.2f} / {cpu['bare']:.2f} |")
+            lines += ["", f"How: {fig.get('how', '')}", ""]
+
+    if "health" in figs:
+        fig = figs["health"]
+        lines += ["## 2. Event loop health: `GET /api/health`", "", *_failed(fig)]
+        if fig.get("alone"):
+            lines += ["| condition | p50 ms | p99 ms | max ms | samples |", "|---|---:|---:|---:|---:|"]
+            for label, key in (("alone", "alone"), (f"while {fig.get('logins', 20)} logins run at once", "under_logins")):
+                s = fig.get(key) or {}
+                lines.append(f"| {label} | {_num(s.get('p50_ms'), 2)} | {_num(s.get('p99_ms'), 2)} | "
+                             f"{_num(s.get('max_ms'), 2)} | {_num(s.get('samples'))} |")
+            lg = fig.get("login_load", {})
+            lines += ["", f"Logins during the loaded window: {_num(lg.get('completed'))} completed "
+                          f"({_num(lg.get('per_second'), 1)}/s, p50 {_num(lg.get('p50_ms'), 0)} ms each, "
+                          f"{_num(lg.get('errors'))} errors).", "",
+                      f"How: {fig.get('how', '')}", ""]
+
+    if "fanout" in figs:
+        fig = figs["fanout"]
+        lines += ["## 3. Websocket fan-out", "", *_failed(fig)]
+        if fig.get("results"):
+            lines += ["| sockets | events/s | p50 ms | p99 ms | burst p50 ms | burst p99 ms | sockets closed |",
+                      "|---:|---:|---:|---:|---:|---:|---:|"]
+            for r in fig["results"]:
+                lat, burst = r["latency"], r["burst"]
+                lines.append(f"| {_num(r['sockets'])} | {_num(burst['events_per_second'], 0)} | "
+                             f"{_num(lat['p50_ms'], 1)} | {_num(lat['p99_ms'], 1)} | {_num(burst['p50_ms'], 1)} | "
+                             f"{_num(burst['p99_ms'], 1)} | {_num(r['closed'])} |")
+            lines += ["", f"How: {fig.get('how', '')}", ""]
+
+    if "sessions" in figs:
+        fig = figs["sessions"]
+        lines += ["## 4. WhatsApp sessions", "", *_failed(fig)]
+        if fig.get("results"):
+            lines += ["| sessions asked | showing a QR | PSS per session MB | start→QR p50 s | start→QR p99 s | browser processes per session |",
+                      "|---:|---:|---:|---:|---:|---:|"]
+            for r in fig["results"]:
+                q = r["start_to_qr"]
+                lines.append(f"| {_num(r['sessions'])} | {_num(r['with_qr'])} | {_num(r['pss_mb_per_session'], 1)} | "
+                             f"{_num(q.get('p50_s'), 2)} | {_num(q.get('p99_s'), 2)} | "
+                             f"{_num(r.get('processes_per_session'), 1)} |")
+            total = fig.get("start_to_qr_all", {})
+            lines += ["", f"Start→QR over every session started: p50 {_num(total.get('p50_s'), 2)} s, "
+                          f"p99 {_num(total.get('p99_s'), 2)} s ({_num(total.get('samples'))} sessions).", "",
+                      f"How: {fig.get('how', '')}", ""]
+    return "\n".join(lines) + "\n"
