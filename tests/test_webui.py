@@ -16,7 +16,7 @@ from tests.whatsapp_helpers import wa_config, wait_state
 
 ARTIFACTS = ROOT / "test-artifacts" / "webui"
 DESKTOP = {"width": 1280, "height": 800}
-PHONE = {"width": 390, "height": 780, "isMobile": True, "hasTouch": True, "deviceScaleFactor": 1}
+PHONE = {"width": 390, "height": 780}  # no isMobile: switching it makes Chromium reload the page
 
 
 def artifact_prefix(request: pytest.FixtureRequest) -> str:

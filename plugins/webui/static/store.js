@@ -61,10 +61,9 @@ export class ChatStore extends EventTarget {
   }
 
   // -- chats ------------------------------------------------------------------------------------
+  /** Newest first; within one second, the one that moved last comes first. */
   chatList() {
-    return [...this.chats.values()].sort(
-      (a, b) => toMillis(b.timestamp) - toMillis(a.timestamp) || String(a.id).localeCompare(String(b.id)),
-    );
+    return [...this.chats.values()].sort((a, b) => toMillis(b.timestamp) - toMillis(a.timestamp) || b._rank - a._rank);
   }
 
   /** Unread count shown for a chat: none for the open one, nor for what was already looked at. */
@@ -98,12 +97,14 @@ export class ChatStore extends EventTarget {
     }
     const seen = this.seenUnread.get(chat.id) || 0;
     if (chat.id === this.openChatId || (merged.unreadCount || 0) < seen) this.seenUnread.set(chat.id, merged.unreadCount || 0);
+    if (!old || toMillis(merged.timestamp) > toMillis(old.timestamp) || merged.lastMessage?.id !== old.lastMessage?.id) merged._rank = ++this.seq;
     this.chats.set(chat.id, merged);
     if (emit) this.emit('chats');
   }
 
+  /** The REST list, newest first. */
   setChats(items) {
-    for (const chat of items) this.upsertChat(chat, { emit: false });
+    for (const chat of [...items].reverse()) this.upsertChat(chat, { emit: false });
     this.emit('chats');
   }
 
@@ -118,6 +119,7 @@ export class ChatStore extends EventTarget {
     };
     const last = chat.lastMessage;
     if (!last || last.id === msg.id || toMillis(msg.timestamp) >= toMillis(last.timestamp)) {
+      if (!last || last.id !== msg.id) chat._rank = ++this.seq;
       chat.lastMessage = { ...msg };
       if (toMillis(msg.timestamp) > toMillis(chat.timestamp)) chat.timestamp = msg.timestamp;
     }
@@ -169,7 +171,8 @@ export class ChatStore extends EventTarget {
 
   /** REST page of messages (newest first); ``total`` says whether older ones remain. */
   setMessages(chatId, items, total) {
-    for (const msg of items) this.addMessage(msg, { emit: false });
+    // Oldest first, so that messages of one second keep the server's order.
+    for (const msg of [...items].reverse()) this.addMessage(msg, { emit: false });
     this.loadedChats.add(chatId);
     this.hasOlder.set(chatId, this.serverCount(chatId) < total);
     this.reconcile(chatId);

@@ -116,6 +116,7 @@ export class Conversation {
     try {
       await this.live.loadMessages(this.chatId, { older });
       this.status.textContent = '';
+      this.renderMessages();
     } catch (error) {
       this.status.textContent = `Could not load messages: ${error.message}`;
     }
