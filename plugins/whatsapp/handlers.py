@@ -66,7 +66,9 @@ class WhatsAppHandler(BaseHandler):
         return self.app.state["whatsapp"]
 
     async def target(self, user_id: str) -> int:
-        return await resolve_target(self, self.current_user, int(user_id))
+        uid = await resolve_target(self, self.current_user, int(user_id))
+        self.wa.manager.touch(str(uid))  # any use of the session keeps it from the idle timeout
+        return uid
 
 
 class StartHandler(WhatsAppHandler):
