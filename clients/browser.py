@@ -1,6 +1,6 @@
 """The system Chromium for one session: finding it, launching it, and ending it without leftovers.
 
-We start Chromium ourselves and attach pyppeteer with ``pyppeteer.connect`` instead of calling
+We start Chromium ourselves and attach pyppeteer to it (as ``pyppeteer.connect`` does) instead of calling
 ``pyppeteer.launch``: pyppeteer's launcher waits for the DevTools endpoint with blocking
 ``urlopen``/``time.sleep`` calls (freezing the event loop of the whole server for as long as a
 browser takes to start) and never reaps the children of a killed browser. Starting it here gives
@@ -26,8 +26,8 @@ from typing import Any, Iterable
 # Must be set before pyppeteer is imported: it reads the variable at import time.
 os.environ["PYPPETEER_SKIP_CHROMIUM_DOWNLOAD"] = "1"
 
-import pyppeteer  # noqa: E402
 from pyppeteer.browser import Browser  # noqa: E402
+from pyppeteer.connection import Connection  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -259,6 +259,27 @@ async def uncancelled(awaitable: Any, timeout: float | None = None, track: set |
     return await asyncio.wait_for(asyncio.shield(task), timeout)
 
 
+class _Connection(Connection):
+    """pyppeteer's connection, except that a failed protocol call it dropped is not logged.
+
+    ``CDPSession.send`` forwards every page call as ``Target.sendMessageToTarget`` and never looks
+    at that future again; when a browser dies, each call in flight then logs "Future exception
+    was never retrieved". Awaited futures still raise: marking one retrieved hides nothing.
+    """
+
+    def send(self, method: str, params: dict | None = None) -> Any:
+        future = super().send(method, params)
+        future.add_done_callback(_consume)
+        return future
+
+
+async def _connect(endpoint: str) -> Browser:
+    """``pyppeteer.connect(browserWSEndpoint=endpoint, defaultViewport=None)`` on ``_Connection``."""
+    connection = _Connection(endpoint, asyncio.get_running_loop())
+    contexts = (await connection.send("Target.getBrowserContexts")).get("browserContextIds", [])
+    return await Browser.create(connection, contexts, False, None, None, lambda: connection.send("Browser.close"))
+
+
 class BrowserProcess:
     """One running Chromium (its own process group) and pyppeteer's connection to it."""
 
@@ -285,7 +306,7 @@ class BrowserProcess:
         self = cls(proc, profile)
         try:
             endpoint = await self._endpoint(port_file, timeout)
-            self.browser = await uncancelled(pyppeteer.connect(browserWSEndpoint=endpoint, defaultViewport=None), timeout)
+            self.browser = await uncancelled(_connect(endpoint), timeout)
         except BaseException:
             await self.close()
             raise

@@ -168,7 +168,9 @@ class Session:
             async with semaphore:
                 agent = s.user_agent or default_user_agent(await chromium_major(executable))
                 args = chromium_args(self.profile, headless=s.headless, user_agent=agent, extra_args=s.extra_args)
-                run.browser = await BrowserProcess.launch(executable, self.profile, args, timeout=s.ready_timeout)
+                # ready_timeout is about the page; starting Chromium and loading may take longer on a busy host.
+                slow = max(s.ready_timeout, 30.0)
+                run.browser = await BrowserProcess.launch(executable, self.profile, args, timeout=slow)
                 run.spawn(self._watch_process(run))
                 browser = run.browser.browser
                 browser.on("disconnected", lambda: self._fail(run, "lost the DevTools connection to the browser"))
@@ -178,13 +180,14 @@ class Session:
                 page.on("close", lambda *_: self._fail(run, "the page was closed"))
                 page.on("framenavigated", functools.partial(self._navigated, run))
                 await expose_function(page, "__wadEmit", functools.partial(self._on_emit, run), lambda: not run.closing)
-                await run.cdp(page.goto(s.url, waitUntil="domcontentloaded", timeout=int(s.ready_timeout * 1000)))
-                await asyncio.wait_for(run.started.wait(), s.ready_timeout)
+                await run.cdp(page.goto(s.url, waitUntil="domcontentloaded", timeout=int(slow * 1000)))
+                # _inject gives up after ready_timeout with the precise reason; this is a safety net.
+                await asyncio.wait_for(run.started.wait(), s.ready_timeout + 10)
             run.spawn(self._heartbeat(run))
         except asyncio.CancelledError:
             raise
         except asyncio.TimeoutError:
-            self._fail(run, f"WhatsApp Web did not become ready within {s.ready_timeout:.0f}s")
+            self._fail(run, f"WhatsApp Web did not load within {s.ready_timeout:.0f}s")
         except Exception as exc:  # noqa: BLE001 - every start failure becomes FAILED with its reason
             log.debug("session %s: start failed", self.key, exc_info=True)
             self._fail(run, f"start failed: {_message(exc)}")

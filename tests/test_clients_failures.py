@@ -6,6 +6,7 @@ import asyncio
 import os
 import random
 import signal
+import socket
 
 import pytest
 
@@ -184,3 +185,34 @@ async def test_close_stops_every_browser(make_harness):
     assert not zombies_of(pgids)
     assert manager.statuses() == {} and manager.live_count() == 0
     assert [events.states(k)[-1] for k in ("1", "2", "3")] == ["STOPPED"] * 3
+
+
+async def test_a_page_that_never_gets_ready_fails_and_restarts_give_up(make_harness, fakewa):
+    # A page that is not WhatsApp Web: no Debug.VERSION ever appears.
+    harness = make_harness(url=fakewa.url + "__sim/devices", ready_timeout=1.0, max_restarts=1, restart_backoff=(0.1, 0.2))
+    manager, events = harness.manager, harness.events
+    await manager.start("1")
+    await eventually(lambda: events.states("1").count("FAILED") == 2, 20, "two failures")
+    await asyncio.sleep(0.5)
+    assert events.states("1") == ["STARTING", "FAILED"] * 2
+    failures = [d["error"] for d in events.of("1", "state") if d["state"] == "FAILED"]
+    assert all("Debug.VERSION" in e for e in failures) and "no automatic restart" in failures[-1], failures
+    assert manager.live_count() == 1  # FAILED still counts: it is not STOPPED
+    await eventually(lambda: not browsers_of(harness.profiles), 10, "the failed browser to close")
+
+    # A start by hand starts counting again.
+    await manager.start("1")
+    await eventually(lambda: events.states("1").count("FAILED") == 4, 20, "two more failures")
+    await asyncio.sleep(0.5)
+    assert events.states("1") == ["STARTING", "FAILED"] * 4
+
+
+async def test_an_unreachable_site_fails_with_the_network_error(make_harness):
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    harness = make_harness(url=f"http://127.0.0.1:{port}/", max_restarts=0)
+    await harness.manager.start("1")
+    failed = await harness.events.state("1", "FAILED")
+    assert "ERR_CONNECTION_REFUSED" in failed["error"]
+    await eventually(lambda: not browsers_of(harness.profiles), 10, "the browser to close")

@@ -105,7 +105,8 @@ async def make_harness(tmp_path: Path, fakewa: Any) -> AsyncIterator[Callable[..
 
     def factory(**overrides: Any) -> Harness:
         profiles = tmp_path / f"profiles{len(made)}"
-        manager = SessionManager(fast_settings(profiles, fakewa.url, **overrides))
+        url = overrides.pop("url", fakewa.url)
+        manager = SessionManager(fast_settings(profiles, url, **overrides))
         recorder = Recorder()
         manager.add_listener(recorder)
         harness = Harness(manager, recorder, profiles, fakewa)
