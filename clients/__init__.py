@@ -12,7 +12,12 @@ Imports nothing of the server or its plugins.
 """
 from __future__ import annotations
 
-from .base import (
+import os
+
+# Before anything imports pyppeteer: never let it download a browser of its own.
+os.environ["PYPPETEER_SKIP_CHROMIUM_DOWNLOAD"] = "1"
+
+from .base import (  # noqa: E402
     BrowserNotFound,
     ManagerSettings,
     NotConnected,
@@ -20,8 +25,8 @@ from .base import (
     SessionLimitReached,
     SessionState,
 )
-from .browser import find_chromium
-from .manager import SessionManager, chat_id_of
+from .browser import find_chromium  # noqa: E402
+from .manager import SessionManager, chat_id_of  # noqa: E402
 
 __all__ = [
     "BrowserNotFound",

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import ctypes
 import logging
 import os
 import re
@@ -21,20 +20,23 @@ import shutil
 import signal
 import time
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Iterable
 
 # Must be set before pyppeteer is imported: it reads the variable at import time.
 os.environ["PYPPETEER_SKIP_CHROMIUM_DOWNLOAD"] = "1"
 
 from pyppeteer.browser import Browser  # noqa: E402
-from pyppeteer.connection import Connection  # noqa: E402
+
+from .cdp import connect, uncancelled  # noqa: E402
+from .procs import (  # noqa: E402
+    become_subreaper, has_arg, kill_profile_processes, process_tree, reap_orphans, zombies_of,
+)
 
 log = logging.getLogger(__name__)
 
 CANDIDATES = ("chromium", "chromium-browser", "google-chrome")
 FALLBACK_MAJOR = 142
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{major}.0.0.0 Safari/537.36"
-PR_SET_CHILD_SUBREAPER = 36
 
 # Flags that keep a headless client quiet and alive. Crashpad is off: its handler double-forks
 # out of the browser's process group and would outlive every browser. Without crashpad, an
@@ -152,71 +154,6 @@ def chromium_args(profile: Path, *, headless: bool, user_agent: str, extra_args:
 
 
 # -- /proc ---------------------------------------------------------------------------------------
-def _stat(pid: int) -> tuple[str, int, int] | None:
-    """(state, ppid, pgid) of a process, or None when it is gone."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            data = f.read()
-    except OSError:
-        return None
-    fields = data[data.rindex(b")") + 2:].split()
-    return fields[0].decode(), int(fields[1]), int(fields[2])
-
-
-def _all_pids() -> list[int]:
-    return [int(name) for name in os.listdir("/proc") if name.isdigit()]
-
-
-def process_tree(root: int, pgid: int | None = None) -> list[int]:
-    """Live (non-zombie) processes descending from ``root``, plus members of process group
-    ``pgid`` (which still finds a browser's children after the browser itself died)."""
-    stats = {pid: st for pid in _all_pids() if (st := _stat(pid)) is not None}
-    children: dict[int, list[int]] = collections.defaultdict(list)
-    for pid, (_, ppid, _) in stats.items():
-        children[ppid].append(pid)
-    found: set[int] = set()
-    todo = [root] if root in stats else []
-    while todo:
-        pid = todo.pop()
-        if pid not in found:
-            found.add(pid)
-            todo.extend(children.get(pid, ()))
-    if pgid is not None:
-        found.update(pid for pid, (_, _, group) in stats.items() if group == pgid)
-    return sorted(pid for pid in found if stats.get(pid, ("Z",))[0] not in ("Z", "X"))
-
-
-_subreaper = False
-
-
-def become_subreaper() -> None:
-    """Orphaned browser children (a killed browser's renderers) are re-parented to this process
-    instead of init, so we can reap them: some container inits never do, and zombies pile up."""
-    global _subreaper
-    if _subreaper:
-        return
-    _subreaper = True
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
-            log.debug("prctl(PR_SET_CHILD_SUBREAPER) failed: errno %s", ctypes.get_errno())
-    except (OSError, AttributeError) as exc:
-        log.debug("cannot become a subreaper: %s", exc)
-
-
-def reap_orphans(pgids: set[int]) -> int:
-    """Reap our zombie children that belong to one of the browsers' process groups (never a
-    browser main process: asyncio waits for those)."""
-    me, reaped = os.getpid(), 0
-    for pid in _all_pids():
-        st = _stat(pid)
-        if st and st[0] == "Z" and st[1] == me and st[2] in pgids and pid not in pgids:
-            with contextlib.suppress(ChildProcessError, OSError):
-                os.waitpid(pid, os.WNOHANG)
-                reaped += 1
-    return reaped
-
-
 async def clear_stale_lock(profile: Path) -> None:
     """Remove ``Singleton*`` files left by a browser that did not exit cleanly. A browser still
     holding the profile (left over by a previous run of the server) is killed first: a new one
@@ -235,49 +172,6 @@ async def clear_stale_lock(profile: Path) -> None:
     for name in ("SingletonLock", "SingletonSocket", "SingletonCookie"):
         with contextlib.suppress(FileNotFoundError):
             (profile / name).unlink()
-
-
-def _consume(task: asyncio.Future) -> None:
-    if not task.cancelled():
-        task.exception()
-
-
-async def uncancelled(awaitable: Any, timeout: float | None = None, track: set | None = None) -> Any:
-    """Await a pyppeteer call, with an optional timeout, without ever cancelling it.
-
-    pyppeteer resolves its protocol futures without checking whether they were cancelled: one
-    late answer to a call that a timeout (or a cancelled task) gave up on raises inside its
-    receive loop and ends the connection. So the call runs on in its own task; we stop waiting.
-    """
-    task = asyncio.ensure_future(awaitable)
-    task.add_done_callback(_consume)
-    if track is not None:  # calls in flight, which a graceful close lets finish first
-        track.add(task)
-        task.add_done_callback(track.discard)
-    if timeout is None:
-        return await asyncio.shield(task)
-    return await asyncio.wait_for(asyncio.shield(task), timeout)
-
-
-class _Connection(Connection):
-    """pyppeteer's connection, except that a failed protocol call it dropped is not logged.
-
-    ``CDPSession.send`` forwards every page call as ``Target.sendMessageToTarget`` and never looks
-    at that future again; when a browser dies, each call in flight then logs "Future exception
-    was never retrieved". Awaited futures still raise: marking one retrieved hides nothing.
-    """
-
-    def send(self, method: str, params: dict | None = None) -> Any:
-        future = super().send(method, params)
-        future.add_done_callback(_consume)
-        return future
-
-
-async def _connect(endpoint: str) -> Browser:
-    """``pyppeteer.connect(browserWSEndpoint=endpoint, defaultViewport=None)`` on ``_Connection``."""
-    connection = _Connection(endpoint, asyncio.get_running_loop())
-    contexts = (await connection.send("Target.getBrowserContexts")).get("browserContextIds", [])
-    return await Browser.create(connection, contexts, False, None, None, lambda: connection.send("Browser.close"))
 
 
 class BrowserProcess:
@@ -306,7 +200,7 @@ class BrowserProcess:
         self = cls(proc, profile)
         try:
             endpoint = await self._endpoint(port_file, timeout)
-            self.browser = await uncancelled(_connect(endpoint), timeout)
+            self.browser = await uncancelled(connect(endpoint), timeout)
         except BaseException:
             await self.close()
             raise
@@ -374,7 +268,7 @@ class BrowserProcess:
                 with contextlib.suppress(OSError):
                     os.kill(pid, signal.SIGKILL)
             reap_orphans({self.pid})
-            if not left and not _zombies_of(self.pid):
+            if not left and not zombies_of(self.pid):
                 break
             await asyncio.sleep(0.05)
         if not self._drain.done():
@@ -388,31 +282,3 @@ class BrowserProcess:
                 os.killpg(self.pid, signal.SIGKILL)
 
 
-def _zombies_of(pgid: int) -> list[int]:
-    """Zombies of the group that are ours to reap (not the main process: asyncio reaps it)."""
-    me = os.getpid()
-    return [pid for pid in _all_pids() if (st := _stat(pid)) and st[0] == "Z" and st[2] == pgid
-            and st[1] == me and pid != pgid]
-
-
-def has_arg(pid: int, arg: str) -> bool:
-    """Whether the process was started with ``arg``. Chromium's children rewrite their title,
-    so their arguments may be separated by spaces instead of NULs."""
-    try:
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
-    return re.search(rb"(?:^|[\0 ])" + re.escape(arg.encode()) + rb"(?:$|[\0 ])", cmdline) is not None
-
-
-def kill_profile_processes(profile: Path) -> list[int]:
-    """SIGKILL every process started with this profile folder (a safety net after a launch that
-    was cancelled half-way, or a browser left over by a previous run of the server)."""
-    marker = f"--user-data-dir={profile}"
-    killed = []
-    for pid in _all_pids():
-        if pid != os.getpid() and has_arg(pid, marker):
-            with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGKILL)
-                killed.append(pid)
-    return killed

@@ -77,7 +77,9 @@ class _Events:
 
 
 class SessionManager:
-    """Every WhatsApp Web session of one process. See the README of ``clients``."""
+    """Every WhatsApp Web session of one process: the registry, the limit on live sessions, one
+    lock per key (start, stop, restart and logout never interleave), automatic restarts with
+    back-off, the idle timeout, and listeners."""
 
     def __init__(self, settings: ManagerSettings) -> None:
         self.settings = settings

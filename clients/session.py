@@ -17,13 +17,12 @@ import time
 from pathlib import Path
 from typing import Any, Protocol
 
-from pyppeteer import helper
 from pyppeteer.errors import PyppeteerError
 
 from .base import LIVE_STATES, ManagerSettings, NotConnected, SessionError, SessionState
-from .browser import (
-    BrowserProcess, chromium_args, chromium_major, default_user_agent, kill_profile_processes, uncancelled,
-)
+from .browser import BrowserProcess, chromium_args, chromium_major, default_user_agent
+from .cdp import expose_function, uncancelled
+from .procs import kill_profile_processes
 
 log = logging.getLogger(__name__)
 
@@ -395,43 +394,6 @@ class Session:
             if run.closing:
                 raise NotConnected(f"session {self.key} is {self.state.value}, not CONNECTED") from None
             raise SessionError(f"{name} failed: {_message(exc)}") from None
-
-
-DELIVER_RESULT_JS = """function deliverResult(name, seq, result) {
-  window[name]['callbacks'].get(seq)(result);
-  window[name]['callbacks'].delete(seq);
-}"""
-
-
-async def expose_function(page: Any, name: str, callback: Any, alive: Any = lambda: True) -> None:
-    """``page.exposeFunction`` (once per page, before navigating: a second registration of a
-    name raises), with pyppeteer's delivery of the (empty) result made safe: pyppeteer sends it
-    without awaiting, so a page closing meanwhile logs "Future exception was never retrieved"."""
-    await uncancelled(page.exposeFunction(name, callback))
-    original = page._onBindingCalled
-
-    def on_binding_called(event: dict[str, Any]) -> None:
-        try:
-            call = json.loads(event["payload"])
-        except (KeyError, ValueError):
-            return
-        if call.get("name") != name:
-            original(event)
-            return
-        try:
-            callback(*call.get("args", []))
-        except Exception:  # noqa: BLE001
-            log.exception("the %s callback failed", name)
-        if not alive():  # a closing page: the answer would only fail
-            return
-        expression = helper.evaluationString(DELIVER_RESULT_JS, name, call.get("seq"), None)
-        try:
-            sent = page._client.send("Runtime.evaluate", {"expression": expression, "contextId": event["executionContextId"]})
-        except Exception:  # noqa: BLE001 - the page is gone
-            return
-        sent.add_done_callback(lambda f: f.cancelled() or f.exception())
-
-    page._onBindingCalled = on_binding_called
 
 
 def _message(exc: BaseException) -> str:

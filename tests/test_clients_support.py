@@ -9,7 +9,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable
 
-import pytest
 import pytest_asyncio
 
 from clients import ManagerSettings, SessionManager

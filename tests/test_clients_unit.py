@@ -13,7 +13,7 @@ import clients
 from clients import BrowserNotFound, ManagerSettings, SessionError, SessionManager, chat_id_of, find_chromium
 from clients.browser import chromium_args
 from tests.test_clients_support import (  # noqa: F401 - fixtures
-    ALICE, Harness, browsers_of, eventually, harness, main_browsers, make_harness,
+    Harness, eventually, harness, main_browsers, make_harness,
 )
 
 
