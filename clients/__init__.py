@@ -1,14 +1,42 @@
 """WhatsApp Web clients: one headless Chromium per session, driven through ``bridge.js``.
 
-A library with a Python API and events, usable without the server::
+A library with a Python API and events, usable without the server (it imports nothing of ours)::
 
     manager = SessionManager(ManagerSettings(profiles_dir=Path("data/sessions")))
     manager.add_listener(lambda key, event, data: print(key, event, data))
-    await manager.start("42")          # STARTING; then 'qr', 'state' CONNECTED, 'sync' events
+    await manager.start("42")          # STARTING at once; 'qr', then 'state' CONNECTED, 'sync'
     await manager.send_text("42", "79991234567@c.us", "hello")
     await manager.close()
 
-Imports nothing of the server or its plugins.
+States: STOPPED → STARTING → QR → CONNECTED; CONNECTED ⇄ DISCONNECTED while WhatsApp reconnects
+by itself; any → FAILED (error set) with automatic restarts (back-off doubling from
+``restart_backoff[0]`` up to ``restart_backoff[1]``, at most ``max_restarts`` in a row; the count
+starts again after ``stable_after`` seconds CONNECTED or a start by hand). TOS_BLOCK and
+SMB_TOS_BLOCK, and a CONFLICT that keeps coming back (3 takeovers within a minute), are FAILED
+without restart. A session's profile is ``profiles_dir / key``: stop and start keep the login.
+
+Events, ``listener(key, event, data)`` (a plain function or a coroutine function; called in
+order per session; an exception is logged and changes nothing):
+
+- ``state``: the status dict, on every change of state, phone, pushname or error.
+- ``qr``: ``{"qr": payload}`` on every new QR ref. The state QR always has its payload in the
+  status (a state event of QR comes with it, except after UNPAIRED_IDLE or a logout from the
+  phone, when the payload is None until the next ``qr``). When the page goes UNPAIRED_IDLE the
+  session calls ``Cmd.refreshQR()``, at most ``qr_refreshes`` times (5) per browser start; after
+  that it stops itself: STOPPED with ``error`` "the QR code was not scanned ...".
+- ``sync``: ``{"chats", "messages"}`` once per page load, when the page has synced: every chat,
+  and the last ``sync_messages_per_chat`` messages of each (also when the page had synced
+  before the bridge was injected).
+- ``message``: a message dict for every message added to the page: new ones in and out
+  (``isNewMsg``), and after the sync any other (a late one brought by a reconnection's re-sync).
+  The server should upsert by ``id``: a message may be in ``sync`` and in ``message``.
+- ``ack``: ``{"id", "chatId", "ack"}`` when a message's ack changes (rises 1, 2, 3).
+- ``chat``: a chat dict whose list row changed (new chat, unread count, time), after the sync.
+
+The idle timeout stops a CONNECTED session whose last activity (``touch``, an API call, a message
+in or out) and last state change are older than ``idle_timeout``: an ordinary stop (STOPPED, login
+kept). ``logout`` logs out in the page when it is CONNECTED (so WhatsApp unlinks the device) and
+deletes the profile; a stopped session's profile is simply deleted.
 """
 from __future__ import annotations
 

@@ -37,10 +37,13 @@ class _Events:
 
     def __init__(self) -> None:
         self.listeners: list[Listener] = []
+        self.closed = False
         self._queues: dict[str, asyncio.Queue] = {}
         self._workers: dict[str, asyncio.Task] = {}
 
     def put(self, key: str, event: str, data: dict) -> None:
+        if self.closed:
+            return
         queue = self._queues.get(key)
         if queue is None:
             queue = self._queues[key] = asyncio.Queue()
@@ -67,6 +70,7 @@ class _Events:
 
     async def close(self) -> None:
         await self.drain()
+        self.closed = True
         for task in self._workers.values():
             task.cancel()
         for task in self._workers.values():

@@ -64,6 +64,7 @@ class _Run:
         self.quiet = False  # logging out: page events no longer change the state
         self.logged_out = asyncio.Event()
         self.tasks: set[asyncio.Task] = set()
+        self.launch_task: asyncio.Task | None = None
         self.inject_task: asyncio.Task | None = None
         self.closer: asyncio.Task | None = None
         self.connected_at: float | None = None
@@ -97,7 +98,6 @@ class Session:
         self.last_activity: float | None = None
         self.restarts = 0
         self._run: _Run | None = None
-        self._launch_task: asyncio.Task | None = None
 
     # -- status --------------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
@@ -132,7 +132,7 @@ class Session:
         """STARTING now; the browser is launched by a task (the caller does not wait for it)."""
         self.set_state(SessionState.STARTING, error=None, qr=None)
         run = self._run = _Run()
-        self._launch_task = asyncio.ensure_future(self._launch(run, executable, semaphore))
+        run.launch_task = asyncio.ensure_future(self._launch(run, executable, semaphore))
 
     async def shutdown(self) -> None:
         """Close the browser of the current run, whatever it is doing. The state is unchanged."""
@@ -262,9 +262,7 @@ class Session:
 
     async def _close_run(self, run: _Run) -> None:
         current = asyncio.current_task()
-        tasks = [t for t in [self._launch_task, *run.tasks] if t is not None and t is not current and not t.done()]
-        if self._launch_task is not None and self._launch_task in tasks:
-            self._launch_task = None
+        tasks = [t for t in [run.launch_task, *run.tasks] if t is not None and t is not current and not t.done()]
         for task in tasks:
             task.cancel()
         for task in tasks:
