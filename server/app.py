@@ -80,7 +80,9 @@ class WamultiApp:
         """Open the database and apply pending migrations (all the CLI needs)."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         db_cfg = self.config.database
-        self.db = open_database(db_cfg.url, pool_size=db_cfg.pool_size, connect_timeout=db_cfg.connect_timeout)
+        self.db = open_database(
+            db_cfg.url, pool_size=db_cfg.pool_size, connect_timeout=db_cfg.connect_timeout, query_timeout=db_cfg.query_timeout
+        )
         await self.db.connect()
         log.info("database: %s", redact_url(db_cfg.url))
         applied = await migrate(self.db, self.migration_sources())

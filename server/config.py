@@ -51,6 +51,7 @@ class DatabaseSchema(_Strict):
     url = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^(sqlite|mysql)://"))
     pool_size = fields.Integer(load_default=10, validate=validate.Range(min=2, max=500))
     connect_timeout = fields.Float(load_default=5.0, validate=validate.Range(min=0.1))
+    query_timeout = fields.Float(load_default=30.0, validate=validate.Range(min=0.1))
 
 
 class LoggingSchema(_Strict):

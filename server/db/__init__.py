@@ -134,8 +134,10 @@ def redact_url(url: str) -> str:
     return url
 
 
-def open_database(url: str, *, pool_size: int = 10, connect_timeout: float = 5.0) -> Database:
-    """A Database for ``url``, not yet connected."""
+def open_database(
+    url: str, *, pool_size: int = 10, connect_timeout: float = 5.0, query_timeout: float | None = 30.0
+) -> Database:
+    """A Database for ``url``, not yet connected. ``query_timeout`` bounds each MySQL statement."""
     info = parse_url(url)
     if info["backend"] == "sqlite":
         from server.db.sqlite import SQLiteDatabase
@@ -143,4 +145,4 @@ def open_database(url: str, *, pool_size: int = 10, connect_timeout: float = 5.0
         return SQLiteDatabase(info["path"])
     from server.db.mysql import MySQLDatabase
 
-    return MySQLDatabase(info, pool_size=pool_size, connect_timeout=connect_timeout)
+    return MySQLDatabase(info, pool_size=pool_size, connect_timeout=connect_timeout, query_timeout=query_timeout)

@@ -1,6 +1,7 @@
 """The production backend: an aiomysql connection pool (MySQL 8, MariaDB 10.6+)."""
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from typing import Any, AsyncIterator
 
@@ -31,31 +32,63 @@ def _translate(exc: Exception) -> Exception:
 
 
 class _Conn(Queries):
+    """One connection; every statement gives up after ``timeout`` seconds (None: never).
+
+    A server that stops cleanly closes its sockets and the driver notices at once; a server that
+    hangs, or a host cut off the network, leaves them open and silent, and without a bound every
+    request would wait for it forever. A connection whose statement timed out is closed (its
+    answer may still arrive), never given back to the pool.
+    """
+
     dialect = "mysql"
 
-    def __init__(self, conn: aiomysql.Connection) -> None:
+    def __init__(self, conn: aiomysql.Connection, timeout: float | None = None) -> None:
         self._conn = conn
+        self._timeout = timeout
+
+    async def _bounded(self, work: Any) -> Any:
+        if self._timeout is None:
+            return await work
+        try:
+            return await asyncio.wait_for(work, self._timeout)
+        except asyncio.TimeoutError:
+            self._conn.close()
+            raise DatabaseUnavailable(f"the database did not answer within {self._timeout:g}s") from None
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
-        async with self._conn.cursor(aiomysql.DictCursor) as cur:
-            await cur.execute(_adapt(sql), tuple(params))
-            return list(await cur.fetchall())
+        async def run() -> list[dict[str, Any]]:
+            async with self._conn.cursor(aiomysql.DictCursor) as cur:
+                await cur.execute(_adapt(sql), tuple(params))
+                return list(await cur.fetchall())
+
+        return await self._bounded(run())
 
     async def execute(self, sql: str, params: Params = ()) -> Result:
-        async with self._conn.cursor() as cur:
-            await cur.execute(_adapt(sql), tuple(params))
-            return Result(cur.rowcount, cur.lastrowid)
+        async def run() -> Result:
+            async with self._conn.cursor() as cur:
+                await cur.execute(_adapt(sql), tuple(params))
+                return Result(cur.rowcount, cur.lastrowid)
+
+        return await self._bounded(run())
 
 
 class MySQLDatabase(Database):
     backend = "mysql"
     dialect = "mysql"
 
-    def __init__(self, info: dict[str, Any], *, pool_size: int = 10, connect_timeout: float = 5.0) -> None:
+    def __init__(
+        self, info: dict[str, Any], *, pool_size: int = 10, connect_timeout: float = 5.0, query_timeout: float | None = 30.0
+    ) -> None:
         self._info = info
         self._pool_size = pool_size
         self._connect_timeout = connect_timeout
+        self._query_timeout = query_timeout
+        self._migrating = False  # migrations (long DDL) run without the statement timeout
         self._pool: aiomysql.Pool | None = None
+
+    @property
+    def _timeout(self) -> float | None:
+        return None if self._migrating else self._query_timeout
 
     async def connect(self) -> None:
         try:
@@ -86,8 +119,18 @@ class MySQLDatabase(Database):
     async def _acquire(self) -> AsyncIterator[aiomysql.Connection]:
         if self._pool is None:
             raise DatabaseUnavailable("the database is closed")
+        pool = self._pool
+
+        async def acquire() -> aiomysql.Connection:
+            return await pool.acquire()
+
         try:
-            conn = await self._pool.acquire()
+            # The driver bounds the TCP connect only, not the handshake that follows, and a
+            # connection being made holds the pool's lock: bound the whole wait.
+            timeout = self._timeout
+            conn = await (asyncio.wait_for(acquire(), timeout) if timeout is not None else acquire())
+        except asyncio.TimeoutError:
+            raise DatabaseUnavailable(f"no database connection within {timeout:g}s") from None
         except Exception as exc:  # noqa: BLE001
             raise _translate(exc) from exc
         try:
@@ -104,18 +147,18 @@ class MySQLDatabase(Database):
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
         async with self._acquire() as conn:
-            return await _Conn(conn).fetch_all(sql, params)
+            return await _Conn(conn, self._timeout).fetch_all(sql, params)
 
     async def execute(self, sql: str, params: Params = ()) -> Result:
         async with self._acquire() as conn:
-            return await _Conn(conn).execute(sql, params)
+            return await _Conn(conn, self._timeout).execute(sql, params)
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Queries]:
         async with self._acquire() as conn:
             await conn.begin()
             try:
-                yield _Conn(conn)
+                yield _Conn(conn, self._timeout)
             except BaseException:
                 with contextlib.suppress(Exception):
                     await conn.rollback()
@@ -129,9 +172,11 @@ class MySQLDatabase(Database):
             got = await _Conn(conn).fetch_value("SELECT GET_LOCK('wamulti_migrations', 60)")
             if got != 1:
                 raise DatabaseUnavailable("another process holds the migration lock")
+            self._migrating = True
             try:
                 yield
             finally:
+                self._migrating = False
                 await _Conn(conn).fetch_value("SELECT RELEASE_LOCK('wamulti_migrations')")
 
     def pool_info(self) -> dict[str, Any]:
