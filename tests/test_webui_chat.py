@@ -21,6 +21,7 @@ from tests.whatsapp_helpers import messages, status, wa_config, wait_for
 ALICE, CAROL, DAVE, ERIN = "79990000201", "79990000203", "79990000204", "79990000209"
 CAROL_CHAT, DAVE_CHAT, ERIN_CHAT = f"{CAROL}@c.us", f"{DAVE}@c.us", f"{ERIN}@c.us"
 CAROL_ROW = f".chat-row[data-chat-id='{CAROL_CHAT}']"
+DAVE_ROW = f".chat-row[data-chat-id='{DAVE_CHAT}']"
 
 # Records, in the page, every outgoing bubble as it is put in the list: the pending one first,
 # then the server's message each time its ticks change.
@@ -120,43 +121,48 @@ async def test_link_whatsapp_chat_live_and_catch_up_after_a_dropped_socket(make_
     assert states[-1] == "CONNECTED" and states.index("QR") < states.index("CONNECTED"), states
 
     # -- Incoming messages fill the chat list live, newest first, with unread counts.
-    await fakewa.incoming(ALICE, CAROL, "Hello from Carol")
+    await fakewa.incoming(ALICE, CAROL, "Hello from Carol", pushname="Carol Reyes")
     await ui.text_of(CAROL_ROW, "Hello from Carol")
     await ui.text_of(f"{CAROL_ROW} .unread", "1")
-    await fakewa.incoming(ALICE, DAVE, "Dave here")
-    await ui.text_of(f".chat-row[data-chat-id='{DAVE_CHAT}']", "Dave here")
+    await ui.text_of(f"{CAROL_ROW} .chat-name", "Carol Reyes")
+    await fakewa.incoming(ALICE, DAVE, "Dave here", pushname="Dave Kim")
+    await ui.text_of(DAVE_ROW, "Dave here")
     order = await ui.page.evaluate("() => [...document.querySelectorAll('.chat-row')].map((a) => a.dataset.chatId)")
     assert order == [DAVE_CHAT, CAROL_CHAT]
-    assert await ui.text(f"{CAROL_ROW} .chat-name") == f"+{CAROL}"
 
-    # -- The conversation: bubbles with times; the unread badge goes once it is open.
-    await ui.click(CAROL_ROW)
-    await ui.text_of(".conversation .messages-list", "Hello from Carol")
-    assert await ui.page.evaluate("() => location.hash") == f"#/chat/{CAROL}%40c.us"
-    assert await ui.page.evaluate(f"() => document.querySelector(\"{CAROL_ROW} .unread\")") is None
+    # -- A conversation: bubbles with times; its unread badge goes once it is open.
+    await ui.click(DAVE_ROW)
+    await ui.text_of(".conversation .messages-list", "Dave here")
+    assert await ui.page.evaluate("() => location.hash") == f"#/chat/{DAVE}%40c.us"
+    assert await ui.page.evaluate(f"() => document.querySelector(\"{DAVE_ROW} .unread\")") is None
+    assert await ui.attr(DAVE_ROW, "aria-current") == "page"
     assert await ui.page.evaluate("() => document.activeElement.id") == "composer-input"
-    assert await ui.attr(f"{CAROL_ROW}", "aria-current") == "page"
     assert (await ui.text(".msg.in time")).strip()
+    await ui.text_of(".conv-title", "Dave Kim")
+    await ui.text_of(".conv-sub", f"+{DAVE}")
 
     # -- A message that is HTML shows as text: no element is made, no script runs.
     payload = '<img src=x onerror="window.__pwned=1"><b>bold</b><script>window.__pwned=2</script>'
-    await fakewa.incoming(ALICE, CAROL, payload)
+    await fakewa.incoming(ALICE, DAVE, payload)
     await ui.until(
         "(p) => [...document.querySelectorAll('.msg.in .body')].some((e) => e.textContent === p)", payload, what="the HTML message as text"
     )
-    await ui.text_of(f"{CAROL_ROW} .preview-text", payload)
+    await ui.text_of(f"{DAVE_ROW} .preview-text", payload)
     made = await ui.page.evaluate("() => document.querySelectorAll('#app img, #app b, #app script').length")
     assert made == 0
     assert await ui.page.evaluate("() => window.__pwned") is None
+    await ui.shot("html-as-text")
 
     # -- The composer: Shift+Enter is a new line, Enter sends; pending at once, then the server's.
+    await ui.click(CAROL_ROW)
+    await ui.text_of(".conversation .messages-list", "Hello from Carol")
     await ui.page.evaluate(WATCH_BUBBLES)
-    await ui.page.type("#composer-input", "Hi Carol")
+    await ui.page.type("#composer-input", "Hi Carol!")
     await ui.press("Enter", shift=True)
-    await ui.page.type("#composer-input", "how are you?")
-    assert await ui.page.evaluate("() => document.querySelector('#composer-input').value") == "Hi Carol\nhow are you?"
+    await ui.page.type("#composer-input", "Are we still on for tonight?")
+    assert await ui.page.evaluate("() => document.querySelector('#composer-input').value") == "Hi Carol!\nAre we still on for tonight?"
     await ui.press("Enter")
-    reply = "Hi Carol\nhow are you?"
+    reply = "Hi Carol!\nAre we still on for tonight?"
     delivered = await bubble(ui, reply, 2)
     assert await ui.page.evaluate("() => document.querySelector('#composer-input').value") == ""
     seen = await ui.page.evaluate("() => window.__bubbles")
@@ -166,7 +172,7 @@ async def test_link_whatsapp_chat_live_and_catch_up_after_a_dropped_socket(make_
     assert delivered["id"].endswith(at_carol[0]["id"]["id"])
     assert delivered["label"] == "Delivered"
 
-    # Carol reads it on her phone: two blue ticks, without a reload.
+    # Carol reads it on her phone: two blue ticks, without a reload; then she answers.
     await fakewa.read(CAROL, f"{ALICE}@c.us")
     read = await bubble(ui, reply, 3)
     assert read["label"] == "Read" and "ack-3" in read["tick"] and read["color"] != delivered["color"]
@@ -174,8 +180,10 @@ async def test_link_whatsapp_chat_live_and_catch_up_after_a_dropped_socket(make_
     acks = [b["ack"] for b in seen if b["body"] == reply]
     assert acks == sorted(acks) and acks[0] == 0 and acks[-1] == 3 and 2 in acks, seen
     assert len({b["id"] for b in seen if not b["id"].startswith("local-")}) == 1, "one message, never two"
-    await ui.text_of(f"{CAROL_ROW} .preview-text", "You: Hi Carol")
+    await ui.text_of(f"{CAROL_ROW} .preview-text", "You: Hi Carol!")
     assert await ui.attr(f"{CAROL_ROW} .ack", "data-ack") == "3"
+    await fakewa.incoming(ALICE, CAROL, "Yes! 7 pm at the usual place.")
+    await ui.text_of(".messages-list .msg.in:last-child", "Yes! 7 pm at the usual place.")
     assert await ui.page.evaluate("() => document.querySelectorAll('.msg.out').length") == 1
     await ui.shot("chat")
 
@@ -208,7 +216,7 @@ async def test_link_whatsapp_chat_live_and_catch_up_after_a_dropped_socket(make_
     await bob.page.evaluate(f"() => {{ location.hash = '#/chat/{CAROL}%40c.us'; }}")
     await bob.text_of(".conv-status", "No messages yet")
     seen_by_bob = await bob.page.evaluate("() => document.body.innerText")
-    for secret in ("Hello from Carol", "Only for Alice", "Hi Carol", "Dave here", "Alice", ALICE):
+    for secret in ("Hello from Carol", "Only for Alice", "Hi Carol", "Dave here", "Carol Reyes", "Alice", ALICE):
         assert secret not in seen_by_bob, secret
     assert await bob.page.evaluate("() => document.querySelectorAll('.chat-row, .msg').length") == 0
     await bob.shot("nothing-of-alice")
@@ -246,7 +254,7 @@ async def test_link_whatsapp_chat_live_and_catch_up_after_a_dropped_socket(make_
     await ui.text_of(f"{CAROL_ROW} .preview-text", "Sent while you were away")
     assert len([s for s in hub.sockets if s.target_user_id == uid]) == 1
     await fakewa.incoming(ALICE, DAVE, "Live again")
-    await ui.text_of(f".chat-row[data-chat-id='{DAVE_CHAT}']", "Live again")
+    await ui.text_of(DAVE_ROW, "Live again")
 
     # -- A phone-sized screen shows one pane at a time, with a way back.
     await ui.page.setViewport(PHONE)

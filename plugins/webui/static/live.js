@@ -44,26 +44,28 @@ export class Live extends EventTarget {
     switch (type) {
       case 'hello':
         if (data.user) this.setUser(data.user);
-        if (data.session) this.session.setStatus(data.session);
+        if (data.session) this.session.fromFrame(data.session);
         else this.session.setUnavailable();
         this.catchUp();
         break;
       case 'session.status':
-        this.session.setStatus(data);
+        this.session.fromFrame(data);
         if (data.state === 'QR' && !this.session.qr) this.fetchQr();
         if (data.state === 'CONNECTED') this.refreshChats().catch(() => {});
         break;
       case 'session.qr':
-        if (this.session.state !== 'QR') this.session.status = { ...this.session.status, state: 'QR' };
-        this.session.setQr(data);
+        this.session.qrFrame(data);
         break;
       case 'message':
+        this.store.touchLive(data.chatId);
         this.store.addMessage(data);
         break;
       case 'message.ack':
+        this.store.touchLive(data.chatId);
         this.store.setAck(data);
         break;
       case 'chat':
+        this.store.touchLive(data.id);
         this.store.upsertChat(data);
         break;
       case 'chats.synced':
@@ -95,19 +97,19 @@ export class Live extends EventTarget {
   }
 
   async refreshStatus() {
+    const since = this.session.mark();
     try {
-      const status = await api.get(`/api/whatsapp/status/${this.uid}`);
-      this.session.setStatus(status);
-      if (status.state === 'QR') await this.fetchQr();
+      this.session.fromRest(await api.get(`/api/whatsapp/status/${this.uid}`), since);
+      if (this.session.state === 'QR' && !this.session.qr) await this.fetchQr();
     } catch (error) {
       if (error.status === 404) this.session.setUnavailable();
     }
   }
 
   async fetchQr() {
+    const since = this.session.mark();
     try {
-      const qr = await api.get(`/api/whatsapp/qr/${this.uid}`);
-      if (this.session.state === 'QR') this.session.setQr(qr);
+      this.session.qrFromRest(await api.get(`/api/whatsapp/qr/${this.uid}`), since);
     } catch {
       // 409: no QR right now; the next session.qr frame brings one.
     }
@@ -115,8 +117,9 @@ export class Live extends EventTarget {
 
   async refreshChats() {
     if (!this.session.available) return;
+    const since = this.store.mark();
     const data = await api.get(`/api/whatsapp/chats/${this.uid}?limit=200`);
-    this.store.setChats(data.items);
+    this.store.setChats(data.items, since);
   }
 
   async loadMessages(chatId, { older }) {
@@ -127,9 +130,9 @@ export class Live extends EventTarget {
   }
 
   async sessionAction(action) {
-    const status = await api.post(`/api/whatsapp/${ACTION_PATHS[action]}/${this.uid}`);
-    this.session.setStatus(status);
-    if (status.state === 'QR') await this.fetchQr();
+    const since = this.session.mark();
+    this.session.fromRest(await api.post(`/api/whatsapp/${ACTION_PATHS[action]}/${this.uid}`), since);
+    if (this.session.state === 'QR' && !this.session.qr) await this.fetchQr();
   }
 
   /** Show the message at once as pending; the server's answer settles it. */

@@ -4,12 +4,43 @@
 
 import { toMillis } from './dom.js';
 
+// A REST answer may be older than the frames that arrived while it travelled: each model
+// counts frames, a REST call notes the count when it starts (mark()), and its answer is
+// applied only when no frame came in between. Frames keep coming, so nothing is lost.
+
 export class SessionModel extends EventTarget {
   constructor() {
     super();
     this.status = null; // {userId, state, phone, pushname, since, error}; null when WhatsApp is off
     this.qr = null; // {qr, image}
     this.available = true;
+    this.frames = 0;
+  }
+
+  mark() {
+    return this.frames;
+  }
+
+  fromFrame(status) {
+    this.frames += 1;
+    this.setStatus(status);
+  }
+
+  qrFrame(qr) {
+    this.frames += 1;
+    if (this.status && this.status.state !== 'QR') this.status = { ...this.status, state: 'QR' };
+    this.setQr(qr);
+  }
+
+  /** A REST status, unless a frame came after ``since``; true when applied. */
+  fromRest(status, since) {
+    if (this.frames !== since) return false;
+    this.setStatus(status);
+    return true;
+  }
+
+  qrFromRest(qr, since) {
+    if (this.state === 'QR' && (this.frames === since || !this.qr)) this.setQr(qr);
   }
 
   setStatus(status) {
@@ -54,6 +85,18 @@ export class ChatStore extends EventTarget {
     this.seenUnread = new Map(); // chatId -> the server's unread count when last looked at
     this.openChatId = null;
     this.seq = 0;
+    this.frames = 0;
+    this.liveAt = new Map(); // chatId -> frame count when a frame last touched it
+  }
+
+  mark() {
+    return this.frames;
+  }
+
+  /** A frame is about this chat: REST answers that started before it leave the chat alone. */
+  touchLive(chatId) {
+    this.frames += 1;
+    this.liveAt.set(chatId, this.frames);
   }
 
   emit(type, detail = {}) {
@@ -102,9 +145,11 @@ export class ChatStore extends EventTarget {
     if (emit) this.emit('chats');
   }
 
-  /** The REST list, newest first. */
-  setChats(items) {
-    for (const chat of [...items].reverse()) this.upsertChat(chat, { emit: false });
+  /** The REST list, newest first, asked for when the frame count was ``since``. */
+  setChats(items, since = Infinity) {
+    for (const chat of [...items].reverse()) {
+      if ((this.liveAt.get(chat.id) || 0) <= since) this.upsertChat(chat, { emit: false });
+    }
     this.emit('chats');
   }
 

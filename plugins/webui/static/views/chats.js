@@ -6,6 +6,7 @@ export class ChatList {
   constructor(live) {
     this.live = live;
     this.store = live.store;
+    this.rows = new Map(); // chat id -> <li>
     this.list = h('ul', { class: 'chat-list', 'aria-label': 'Chats, newest first' });
     this.empty = h('p', { class: 'muted empty', text: 'No chats yet. Link WhatsApp, or start a chat by phone number.' });
     this.element = h(
@@ -60,47 +61,63 @@ export class ChatList {
     return form;
   }
 
+  /** Keyed: a row stays the same element while its chat lives, so focus and clicks stay put. */
   render() {
-    const focusedId = this.list.contains(document.activeElement) ? document.activeElement.dataset.chatId : null;
+    const focused = this.list.contains(document.activeElement) ? document.activeElement : null;
     const chats = this.store.chatList();
     this.empty.hidden = chats.length > 0;
-    replaceChildren(this.list, chats.map((chat) => this.row(chat)));
-    if (focusedId) this.list.querySelector(`[data-chat-id="${CSS.escape(focusedId)}"]`)?.focus();
+    const wanted = chats.map((chat) => this.rowNode(chat));
+    const keep = new Set(wanted);
+    for (const [id, node] of this.rows) {
+      if (!keep.has(node)) {
+        node.remove();
+        this.rows.delete(id);
+      }
+    }
+    let cursor = this.list.firstChild;
+    for (const node of wanted) {
+      if (node === cursor) cursor = cursor.nextSibling;
+      else this.list.insertBefore(node, cursor);
+    }
+    if (focused && focused.isConnected && document.activeElement !== focused) focused.focus();
   }
 
-  row(chat) {
+  rowNode(chat) {
     const unread = this.store.unread(chat);
     const last = chat.lastMessage;
     const open = chat.id === this.store.openChatId;
+    const signature = JSON.stringify([chat.name, chat.timestamp, unread, open, last && [last.id, last.ack, last.body, last.fromMe]]);
+    let li = this.rows.get(chat.id);
+    if (li && li.dataset.signature === signature) return li;
+    if (!li) {
+      li = h('li', {}, h('a', { class: 'chat-row', href: `#/chat/${encodeURIComponent(chat.id)}`, 'data-chat-id': chat.id }));
+      this.rows.set(chat.id, li);
+    }
+    li.dataset.signature = signature;
+    const link = li.firstChild;
+    link.className = `chat-row${open ? ' open' : ''}${unread ? ' has-unread' : ''}`;
+    if (open) link.setAttribute('aria-current', 'page');
+    else link.removeAttribute('aria-current');
     const title = chatTitle(chat);
     const preview = last
       ? [last.fromMe ? ackTick(last.ack) : null, h('span', { class: 'preview-text', text: (last.fromMe ? 'You: ' : '') + (last.body || `[${last.type}]`) })]
       : [h('span', { class: 'preview-text muted', text: 'No messages yet' })];
-    return h(
-      'li',
-      {},
+    replaceChildren(
+      link,
+      h('span', { class: 'avatar', 'aria-hidden': 'true', text: initials(title) }),
       h(
-        'a',
-        {
-          class: `chat-row${open ? ' open' : ''}${unread ? ' has-unread' : ''}`,
-          href: `#/chat/${encodeURIComponent(chat.id)}`,
-          'data-chat-id': chat.id,
-          'aria-current': open ? 'page' : null,
-        },
-        h('span', { class: 'avatar', 'aria-hidden': 'true', text: initials(title) }),
+        'span',
+        { class: 'chat-main' },
+        h('span', { class: 'chat-top' }, h('span', { class: 'chat-name', text: title }), h('time', { class: 'chat-time', datetime: chat.timestamp, text: shortWhen(chat.timestamp) })),
         h(
           'span',
-          { class: 'chat-main' },
-          h('span', { class: 'chat-top' }, h('span', { class: 'chat-name', text: title }), h('time', { class: 'chat-time', datetime: chat.timestamp, text: shortWhen(chat.timestamp) })),
-          h(
-            'span',
-            { class: 'chat-bottom' },
-            h('span', { class: 'chat-preview' }, preview),
-            unread ? h('span', { class: 'unread', 'aria-label': `${unread} unread`, text: String(unread) }) : null,
-          ),
+          { class: 'chat-bottom' },
+          h('span', { class: 'chat-preview' }, preview),
+          unread ? h('span', { class: 'unread', 'aria-label': `${unread} unread`, text: String(unread) }) : null,
         ),
       ),
     );
+    return li;
   }
 }
 

@@ -21,6 +21,13 @@ export function stateBadge(state, extraClass = '') {
   });
 }
 
+const ACTIONS = [
+  ['start', 'Start', 'primary'],
+  ['stop', 'Stop', ''],
+  ['restart', 'Restart', ''],
+  ['clear', 'Clear session', 'danger-outline'],
+];
+
 export class SessionPanel {
   constructor(live) {
     this.live = live;
@@ -124,35 +131,36 @@ export class SessionPanel {
     }
   }
 
+  /** The buttons stay the same elements (a click never lands on one being replaced). */
   renderActions(state) {
-    const focused = this.actions.contains(document.activeElement) ? document.activeElement.dataset.action : null;
-    const buttons = [];
-    if (this.model.available && state) {
-      if (state === 'STOPPED' || state === 'FAILED') buttons.push(['start', 'Start', 'primary']);
-      if (state !== 'STOPPED') buttons.push(['stop', 'Stop', '']);
-      if (state !== 'STOPPED') buttons.push(['restart', 'Restart', '']);
-      buttons.push(['clear', 'Clear session', 'danger-outline']);
+    if (!this.buttons) {
+      this.buttons = {};
+      for (const [action, label, kind] of ACTIONS) {
+        const button = h('button', { type: 'button', class: `button ${kind}`.trim(), 'data-action': action, onclick: () => this.run(action) });
+        button.dataset.label = label;
+        this.buttons[action] = button;
+        this.actions.append(button);
+      }
     }
-    replaceChildren(
-      this.actions,
-      buttons.map(([action, label, kind]) =>
-        h('button', {
-          type: 'button',
-          class: `button ${kind}`.trim(),
-          'data-action': action,
-          disabled: this.busy !== null,
-          text: this.busy === action ? `${label}…` : label,
-          onclick: () => this.run(action),
-        }),
-      ),
-    );
-    if (focused) {
-      const again = this.actions.querySelector(`[data-action="${focused}"]`);
-      (again || this.title).focus();
+    const shown = {
+      start: state === 'STOPPED' || state === 'FAILED',
+      stop: !!state && state !== 'STOPPED',
+      restart: !!state && state !== 'STOPPED',
+      clear: !!state,
+    };
+    const focused = this.actions.contains(document.activeElement) ? document.activeElement : null;
+    for (const [action, button] of Object.entries(this.buttons)) {
+      button.hidden = !(this.model.available && shown[action]);
+      button.setAttribute('aria-disabled', String(this.busy !== null));
+      button.textContent = this.busy === action ? `${button.dataset.label}…` : button.dataset.label;
+    }
+    if (focused && focused.hidden) {
+      (Object.values(this.buttons).find((b) => !b.hidden) || this.title).focus();
     }
   }
 
   async run(action) {
+    if (this.busy !== null) return;
     if (action === 'clear') {
       const sure = await confirmDialog({
         title: 'Clear the WhatsApp session?',
