@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,23 @@ from plugins.whatsapp.qr import qr_data_url
 from plugins.whatsapp.ratelimit import SendLimiter
 
 log = logging.getLogger("wamulti.whatsapp")
+
+RECENT_MESSAGES = 20_000  # message ids remembered per process, to publish each one once
+EARLY_ACKS = 5_000  # acks of messages not yet stored, kept until their message arrives
+
+
+class _Recent(collections.OrderedDict):
+    """A bounded mapping that forgets its oldest keys first."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def remember(self, key: Any, value: Any = True) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > self.size:
+            self.popitem(last=False)
 
 
 def manager_settings(app: Any) -> ManagerSettings:
@@ -50,6 +68,10 @@ class WhatsAppService:
         self._closing = False
         self._deleted: set[int] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
+        # WhatsApp may report a message twice (a replay after reconnecting) and an ack before its
+        # message: rows are upserts, and these two keep the websocket frames and the acks right.
+        self._published = _Recent(RECENT_MESSAGES)
+        self._early_acks = _Recent(EARLY_ACKS)
 
     # -- status ---------------------------------------------------------
     def status(self, user_id: int) -> dict[str, Any]:
@@ -119,11 +141,16 @@ class WhatsAppService:
         elif kind == "qr":
             await bus.publish(channel, event("session.qr", {"qr": data["qr"], "image": qr_data_url(data["qr"])}))
         elif kind == "message":
+            data = self._with_early_ack(user_id, data)
             await store.save_message(db, user_id, data)
             await store.touch_chat_for_message(db, user_id, data)
-            await bus.publish(channel, event("message", store.api_message(data)))
+            if (user_id, data["id"]) not in self._published:
+                self._published.remember((user_id, data["id"]))
+                await bus.publish(channel, event("message", store.api_message(data)))
         elif kind == "ack":
-            await store.save_ack(db, user_id, data["id"], int(data["ack"]))
+            if not await store.save_ack(db, user_id, data["id"], int(data["ack"])):
+                key = (user_id, data["id"])
+                self._early_acks.remember(key, max(int(data["ack"]), self._early_acks.get(key, -1)))
             await bus.publish(channel, event("message.ack", {"id": data["id"], "chatId": data["chatId"], "ack": int(data["ack"])}))
         elif kind == "chat":
             await store.save_chat(db, user_id, data)
@@ -132,16 +159,26 @@ class WhatsAppService:
                 await bus.publish(channel, event("chat", chat))
         elif kind == "sync":
             chats = data.get("chats", [])
-            fresh = await store.save_sync(db, user_id, chats, list(data.get("messages", [])))
+            messages = [self._with_early_ack(user_id, m) for m in data.get("messages", [])]
+            fresh = await store.save_sync(db, user_id, chats, messages)
             # What arrived while nobody listened reaches open sockets like any live message.
             for msg in fresh:
                 await store.touch_chat_for_message(db, user_id, msg)
-                await bus.publish(channel, event("message", store.api_message(msg)))
+                if (user_id, msg["id"]) not in self._published:
+                    self._published.remember((user_id, msg["id"]))
+                    await bus.publish(channel, event("message", store.api_message(msg)))
             for chat in chats:
                 row = await store.get_chat(db, user_id, chat["id"])
                 if row is not None:
                     await bus.publish(channel, event("chat", row))
             await bus.publish(channel, event("chats.synced", {"chats": len(chats), "newMessages": len(fresh)}))
+
+    def _with_early_ack(self, user_id: int, msg: dict[str, Any]) -> dict[str, Any]:
+        """The message with an ack that arrived before it, if one did."""
+        early = self._early_acks.pop((user_id, msg.get("id")), None)
+        if early is not None and early > int(msg.get("ack") or 0):
+            return {**msg, "ack": early}
+        return msg
 
     # -- stats ------------------------------------------------------------
     def stats(self) -> dict[str, Any]:
