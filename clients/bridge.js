@@ -254,6 +254,9 @@
         id: key, ack: 0, body: String(body), from: meWid, to: chat.id, local: true, self: 'out',
         t: Math.floor(Date.now() / 1000), isNewMsg: true, type: 'chat',
       };
+      try {  // a chat with disappearing messages needs them on every message it sends
+        Object.assign(attrs, req('WAWebGetEphemeralFieldsMsgActionsUtils').getEphemeralFields(chat) || {});
+      } catch (e) { /* no such module in this version */ }
       const [added, sent] = W.addAndSend(chat, attrs);
       if (sent && typeof sent.catch === 'function') sent.catch(() => {});
       return msgDict(await added);

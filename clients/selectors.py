@@ -6,5 +6,4 @@ to work; these serve diagnostics, e.g. a screenshot of the QR code or of the cha
 from __future__ import annotations
 
 QR_CODE = "div[data-ref] canvas"  # the QR code while the page is UNPAIRED
-QR_RELOAD = "div[data-ref] button, button"  # "Click to reload QR code" once UNPAIRED_IDLE
 CHAT_LIST = "#pane-side"  # the chat list once CONNECTED

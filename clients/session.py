@@ -67,6 +67,8 @@ class _Run:
         self.launch_task: asyncio.Task | None = None
         self.inject_task: asyncio.Task | None = None
         self.closer: asyncio.Task | None = None
+        self.settled = asyncio.Event()  # the page showed a QR or connected: started
+        self.wa_state: str | None = None
         self.connected_at: float | None = None
         self.qr_refreshes = 0
         self.takeovers: collections.deque[float] = collections.deque()
@@ -181,12 +183,20 @@ class Session:
                 await expose_function(page, "__wadEmit", functools.partial(self._on_emit, run), lambda: not run.closing)
                 await run.cdp(page.goto(s.url, waitUntil="domcontentloaded", timeout=int(slow * 1000)))
                 # _inject gives up after ready_timeout with the precise reason; this is a safety net.
-                await asyncio.wait_for(run.started.wait(), s.ready_timeout + 10)
-            run.spawn(self._heartbeat(run))
+                try:
+                    await asyncio.wait_for(run.started.wait(), s.ready_timeout + 10)
+                except asyncio.TimeoutError:
+                    self._fail(run, f"WhatsApp Web did not load within {s.ready_timeout:.0f}s")
+                    return
+                run.spawn(self._heartbeat(run))
+                # Starting ends with a QR or CONNECTED (or a failure): until then this browser
+                # holds its place among the ones launching at once.
+                try:
+                    await asyncio.wait_for(run.settled.wait(), s.ready_timeout)
+                except asyncio.TimeoutError:
+                    self._fail(run, f"WhatsApp Web did not connect within {s.ready_timeout:.0f}s (state {run.wa_state or 'unknown'})")
         except asyncio.CancelledError:
             raise
-        except asyncio.TimeoutError:
-            self._fail(run, f"WhatsApp Web did not load within {s.ready_timeout:.0f}s")
         except Exception as exc:  # noqa: BLE001 - every start failure becomes FAILED with its reason
             log.debug("session %s: start failed", self.key, exc_info=True)
             self._fail(run, f"start failed: {_message(exc)}")
@@ -299,8 +309,9 @@ class Session:
             log.exception("session %s: handling the bridge's %s event failed", self.key, kind)
 
     def _on_state(self, run: _Run, data: dict[str, Any]) -> None:
-        wa = str(data.get("state") or "")
+        wa = run.wa_state = str(data.get("state") or "")
         if wa == "CONNECTED":
+            run.settled.set()
             run.connected_at = run.connected_at or time.time()
             run.qr_refreshes = 0
             me = str(data.get("me") or "")
@@ -314,6 +325,7 @@ class Session:
                 self.set_state(SessionState.QR, phone=None, pushname=None)
         elif wa == "UNPAIRED_IDLE":
             run.connected_at = None
+            run.settled.set()
             self.set_state(SessionState.QR, phone=None, pushname=None, qr=None)
             self._idle(run)
         elif wa in FATAL_STATES:
@@ -331,6 +343,7 @@ class Session:
             return
         self.set_state(SessionState.QR, qr=qr, phone=None, pushname=None)
         self.hooks.emit(self.key, "qr", {"qr": qr})
+        run.settled.set()
 
     def _on_sync(self, run: _Run, data: dict[str, Any]) -> None:
         self.hooks.emit(self.key, "sync", {"chats": data.get("chats") or [], "messages": data.get("messages") or []})

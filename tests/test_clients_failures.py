@@ -125,6 +125,21 @@ async def test_session_limit(make_harness):
     assert len(main_browsers(harness.profile("2"))) == 1 and not main_browsers(harness.profile("1"))
 
 
+async def test_browsers_launch_one_at_a_time_with_max_concurrent_starts_1(make_harness):
+    harness = make_harness(max_concurrent_starts=1)
+    manager, events = harness.manager, harness.events
+    keys = ["a", "b", "c"]
+    await asyncio.gather(*(manager.start(k) for k in keys))
+    assert all(manager.status(k)["state"] == "STARTING" for k in keys)
+    most = 0
+    while not all(events.of(k, "qr") for k in keys):
+        launching = [k for k in keys if not events.of(k, "qr") and main_browsers(harness.profile(k))]
+        most = max(most, len(launching))
+        await asyncio.sleep(0.1)
+    assert most == 1
+    assert all(len(main_browsers(harness.profile(k))) == 1 for k in keys)
+
+
 async def test_concurrent_commands_on_one_key_end_consistent(harness: Harness):
     manager = harness.manager
     await harness.link("1", ALICE)

@@ -27,9 +27,11 @@ def assert_valid_qr(qr: str) -> None:
     assert platform
 
 
-async def test_qr_scan_connects_with_phone_and_pushname_then_syncs_history(harness: Harness):
-    # Carol wrote to Alice before Alice linked this browser: the sync must bring it.
-    await harness.control.incoming(ALICE, CAROL, "sent before linking", pushname="Carol")
+async def test_qr_scan_connects_with_phone_and_pushname_then_syncs_history(make_harness):
+    harness = make_harness(sync_messages_per_chat=2)
+    # Carol wrote to Alice before Alice linked this browser: the sync must bring the last two.
+    for body in ("too old to sync", "sent while unlinked", "sent before linking"):
+        await harness.control.incoming(ALICE, CAROL, body, pushname="Carol")
     manager, events = harness.manager, harness.events
 
     status = await manager.start("1")
@@ -45,10 +47,12 @@ async def test_qr_scan_connects_with_phone_and_pushname_then_syncs_history(harne
     assert connected["phone"] == ALICE and connected["pushname"] == "Alice" and connected["error"] is None
     sync = await events.wait("1", "sync")
     [chat] = [c for c in sync["chats"] if c["id"] == f"{CAROL}@c.us"]
-    assert chat["name"] == "Carol" and chat["isGroup"] is False and chat["unreadCount"] == 1
+    assert chat["name"] == "Carol" and chat["isGroup"] is False and chat["unreadCount"] == 3
     assert chat["lastMessage"]["body"] == "sent before linking"
-    [msg] = [m for m in sync["messages"] if m["body"] == "sent before linking"]
+    assert [m["body"] for m in sync["messages"]] == ["sent while unlinked", "sent before linking"]
+    msg = sync["messages"][-1]
     assert msg["chatId"] == f"{CAROL}@c.us" and msg["from"] == f"{CAROL}@c.us" and msg["fromMe"] is False
+    assert msg["to"] == f"{ALICE}@c.us" and msg["type"] == "chat" and msg["ack"] >= 2
     assert events.states("1") == ["STARTING", "QR", "CONNECTED"]
     assert manager.statuses()["1"]["state"] == "CONNECTED" and manager.live_count() == 1
 
