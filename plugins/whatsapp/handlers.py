@@ -54,8 +54,7 @@ async def send_message(wa: WhatsAppService, user_id: int, to: str, body: str) ->
     except NotConnected:
         wa.limiter.give_back(key)
         raise Conflict("The WhatsApp session is not connected.", extra={"state": wa.status(user_id)["state"]}) from None
-    await store.save_message(wa.app.db, user_id, sent)
-    await store.touch_chat_for_message(wa.app.db, user_id, sent)
+    await wa.record_sent(user_id, sent)
     wa.manager.touch(key)
     return store.api_message(sent)
 

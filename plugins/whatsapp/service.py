@@ -144,9 +144,7 @@ class WhatsAppService:
             data = self._with_early_ack(user_id, data)
             await store.save_message(db, user_id, data)
             await store.touch_chat_for_message(db, user_id, data)
-            if (user_id, data["id"]) not in self._published:
-                self._published.remember((user_id, data["id"]))
-                await bus.publish(channel, event("message", store.api_message(data)))
+            await self._publish_message(user_id, data)
         elif kind == "ack":
             if not await store.save_ack(db, user_id, data["id"], int(data["ack"])):
                 key = (user_id, data["id"])
@@ -164,14 +162,27 @@ class WhatsAppService:
             # What arrived while nobody listened reaches open sockets like any live message.
             for msg in fresh:
                 await store.touch_chat_for_message(db, user_id, msg)
-                if (user_id, msg["id"]) not in self._published:
-                    self._published.remember((user_id, msg["id"]))
-                    await bus.publish(channel, event("message", store.api_message(msg)))
+                await self._publish_message(user_id, msg)
             for chat in chats:
                 row = await store.get_chat(db, user_id, chat["id"])
                 if row is not None:
                     await bus.publish(channel, event("chat", row))
             await bus.publish(channel, event("chats.synced", {"chats": len(chats), "newMessages": len(fresh)}))
+
+    async def record_sent(self, user_id: int, msg: dict[str, Any]) -> None:
+        """A message this server sent: stored and published now, because the page's own event for
+        it is lost when the session restarts at that moment (the next sync finds it stored)."""
+        msg = self._with_early_ack(user_id, msg)
+        await store.save_message(self.app.db, user_id, msg)
+        await store.touch_chat_for_message(self.app.db, user_id, msg)
+        await self._publish_message(user_id, msg)
+
+    async def _publish_message(self, user_id: int, msg: dict[str, Any]) -> None:
+        """A ``message`` frame for the user's sockets, once per message."""
+        if (user_id, msg["id"]) in self._published:
+            return
+        self._published.remember((user_id, msg["id"]))
+        await self.app.events.publish(user_channel(user_id), event("message", store.api_message(msg)))
 
     def _with_early_ack(self, user_id: int, msg: dict[str, Any]) -> dict[str, Any]:
         """The message with an ack that arrived before it, if one did."""
