@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, fields, post_load, validate
+from marshmallow import Schema, ValidationError, fields, post_load, validate
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -28,8 +28,15 @@ class PageSchema(Schema):
         return data
 
 
+def no_null_character(value: str) -> None:
+    """A search for U+0000 would match rows without it: SQLite's LIKE ends the pattern there,
+    and MySQL's collations ignore the character. Refused rather than answered wrongly."""
+    if "\x00" in value:
+        raise ValidationError("A search cannot contain a null character (U+0000).")
+
+
 class SearchPageSchema(PageSchema):
-    q = fields.String(load_default=None, validate=validate.Length(max=200))
+    q = fields.String(load_default=None, validate=[validate.Length(max=200), no_null_character])
 
 
 def page(items: list[Any], total: int, args: dict[str, Any]) -> dict[str, Any]:
