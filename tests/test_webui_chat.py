@@ -18,8 +18,9 @@ from tests.fakewa.settings import SimSettings
 from tests.test_webui import DESKTOP, PHONE, UI, artifact_prefix
 from tests.whatsapp_helpers import messages, status, wa_config, wait_for
 
-ALICE, CAROL, DAVE, ERIN = "79990000201", "79990000203", "79990000204", "79990000209"
+ALICE, CAROL, DAVE, ERIN, FRANK = "79990000201", "79990000203", "79990000204", "79990000209", "79990000210"
 CAROL_CHAT, DAVE_CHAT, ERIN_CHAT = f"{CAROL}@c.us", f"{DAVE}@c.us", f"{ERIN}@c.us"
+FRANK_ROW = f".chat-row[data-chat-id='{FRANK}@c.us']"
 CAROL_ROW = f".chat-row[data-chat-id='{CAROL_CHAT}']"
 DAVE_ROW = f".chat-row[data-chat-id='{DAVE_CHAT}']"
 
@@ -205,6 +206,19 @@ async def test_link_whatsapp_chat_live_and_catch_up_after_a_dropped_socket(make_
 
     await wait_for(erin_has_it, message="the message at Erin's phone")
 
+    # -- A long chat comes a page at a time: the newest 50, then the older ones on request.
+    for i in range(1, 56):
+        await fakewa.incoming(ALICE, FRANK, f"frank {i}")
+    await ui.text_of(f"{FRANK_ROW} .preview-text", "frank 55", timeout=30)
+    await ui.text_of(f"{FRANK_ROW} .unread", "55")
+    await ui.click(FRANK_ROW)
+    await ui.until("() => document.querySelectorAll('.msg.in').length === 50", what="the newest 50 messages")
+    assert await ui.texts(".msg.in .body") == [f"frank {i}" for i in range(6, 56)]
+    await ui.click(".load-older")
+    await ui.until("() => document.querySelectorAll('.msg.in').length === 55", what="the older messages")
+    assert await ui.texts(".msg.in .body") == [f"frank {i}" for i in range(1, 56)]
+    await ui.hidden(".load-older")
+
     # -- Another user in another browser sees none of it.
     other = await launch_browser()
     bob = await UI.open(other, server.url, f"{name}-bob")
@@ -294,6 +308,6 @@ async def test_link_whatsapp_chat_live_and_catch_up_after_a_dropped_socket(make_
     await ui.click("dialog[open] .button.danger")
     await ui.text_of(".session-panel .state-badge", "Stopped", timeout=20)
     assert (await status(server, token, uid))["state"] == "STOPPED"
-    assert await ui.page.evaluate("() => document.querySelectorAll('.chat-row').length") == 3, "stored chats stay"
+    assert await ui.page.evaluate("() => document.querySelectorAll('.chat-row').length") == 4, "stored chats stay"
     assert (await server.client.get(f"/api/whatsapp/status/{uid}", headers=bearer(token))).json()["phone"] in (None, "")
     ui.assert_clean()

@@ -58,7 +58,7 @@ export class Live extends EventTarget {
         break;
       case 'message':
         this.store.touchLive(data.chatId);
-        this.store.addMessage(data);
+        this.store.frameMessage(data);
         break;
       case 'message.ack':
         this.store.touchLive(data.chatId);
@@ -89,8 +89,9 @@ export class Live extends EventTarget {
 
   /** Status, chats and the open conversation again from REST. */
   async catchUp() {
-    const jobs = [this.refreshStatus(), this.refreshChats()];
     const open = this.store.openChatId;
+    this.store.forgetLoaded(open);
+    const jobs = [this.refreshStatus(), this.refreshChats()];
     if (open) jobs.push(this.loadMessages(open, { older: false }));
     await Promise.allSettled(jobs);
     this.emit('caughtup', {});
@@ -126,7 +127,7 @@ export class Live extends EventTarget {
     const offset = older ? this.store.serverCount(chatId) : 0;
     const path = `/api/whatsapp/chats/${this.uid}/${encodeURIComponent(chatId)}/messages?limit=${PAGE}&offset=${offset}`;
     const data = await api.get(path);
-    this.store.setMessages(chatId, data.items, data.total);
+    this.store.setMessages(chatId, data.items, data.total, { older });
   }
 
   async sessionAction(action) {

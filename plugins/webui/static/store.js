@@ -85,6 +85,7 @@ export class ChatStore extends EventTarget {
     this.seenUnread = new Map(); // chatId -> the server's unread count when last looked at
     this.openChatId = null;
     this.seq = 0;
+    this.lowSeq = 0;
     this.frames = 0;
     this.liveAt = new Map(); // chatId -> frame count when a frame last touched it
   }
@@ -214,10 +215,24 @@ export class ChatStore extends EventTarget {
     }
   }
 
-  /** REST page of messages (newest first); ``total`` says whether older ones remain. */
-  setMessages(chatId, items, total) {
-    // Oldest first, so that messages of one second keep the server's order.
-    for (const msg of [...items].reverse()) this.addMessage(msg, { emit: false });
+  /**
+   * A REST page of messages (newest first); ``total`` says whether older ones remain. The
+   * messages kept for a chat are always one unbroken run of its newest ones, so that the
+   * next older page starts right after them (``serverCount`` is its offset): a newest page
+   * for a chat that was not loaded, or that does not meet what is kept, replaces it.
+   */
+  setMessages(chatId, items, total, { older = false } = {}) {
+    const map = this.chatMessages(chatId);
+    const kept = this.serverCount(chatId);
+    if (!older && (!this.loadedChats.has(chatId) || (kept && items.length && !items.some((m) => map.has(m.id))))) {
+      // What frames brought while the page travelled is newer than it, and stays.
+      const floor = items.length ? toMillis(items[items.length - 1].timestamp) : -Infinity;
+      for (const [id, msg] of map) if (!msg.local && toMillis(msg.timestamp) < floor) map.delete(id);
+    }
+    // Messages of one second keep the server's order: a newest page goes in oldest first, an
+    // older page newest first with ever smaller sequence numbers, before all the others.
+    if (older) for (const msg of items) this.addMessage({ ...msg, _seq: --this.lowSeq }, { emit: false });
+    else for (const msg of [...items].reverse()) this.addMessage(msg, { emit: false });
     this.loadedChats.add(chatId);
     this.hasOlder.set(chatId, this.serverCount(chatId) < total);
     this.reconcile(chatId);
@@ -231,12 +246,34 @@ export class ChatStore extends EventTarget {
     return n;
   }
 
+  /** Does this page keep the chat's messages up to date (open, loaded, or with sends)? */
+  follows(chatId) {
+    if (chatId === this.openChatId || this.loadedChats.has(chatId)) return true;
+    for (const msg of this.messages.get(chatId)?.values() || []) if (msg.local) return true;
+    return false;
+  }
+
+  /** A message frame: kept for followed chats; for the others only their list row changes. */
+  frameMessage(msg) {
+    if (this.follows(msg.chatId)) {
+      this.addMessage(msg);
+    } else {
+      this.touchChat(msg);
+      this.emit('chats');
+    }
+  }
+
+  /** After a reconnection: chats other than the open one load afresh when opened. */
+  forgetLoaded(exceptChatId) {
+    for (const chatId of [...this.loadedChats]) if (chatId !== exceptChatId) this.loadedChats.delete(chatId);
+  }
+
   setAck({ id, chatId, ack }) {
     const msg = this.messages.get(chatId)?.get(id);
     if (msg) {
       msg.ack = mergeAck(msg.ack, ack);
       this.emit('messages', { chatId });
-    } else {
+    } else if (this.follows(chatId)) {
       this.earlyAcks.set(id, mergeAck(this.earlyAcks.get(id) ?? 0, ack));
     }
     const chat = this.chats.get(chatId);

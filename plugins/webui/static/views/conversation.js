@@ -113,10 +113,12 @@ export class Conversation {
 
   async load(older = false) {
     this.status.textContent = older ? 'Loading older messages…' : 'Loading messages…';
+    const hadFocus = document.activeElement === this.older;
     try {
       await this.live.loadMessages(this.chatId, { older });
       this.status.textContent = '';
       this.renderMessages();
+      if (hadFocus && this.older.hidden) this.scroller.focus();
     } catch (error) {
       this.status.textContent = `Could not load messages: ${error.message}`;
     }
