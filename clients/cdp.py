@@ -7,9 +7,11 @@ import json
 import logging
 from typing import Any
 
+from pyee import EventEmitter
 from pyppeteer import helper
 from pyppeteer.browser import Browser
 from pyppeteer.connection import Connection
+from websockets.legacy.client import connect as ws_connect
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +45,21 @@ class _Connection(Connection):
     at that future again; when a browser dies, each call in flight then logs "Future exception
     was never retrieved". Awaited futures still raise: marking one retrieved hides nothing.
     """
+
+    def __init__(self, url: str, loop: asyncio.AbstractEventLoop, delay: int = 0) -> None:
+        # Connection.__init__ (pyppeteer 2.0.0) without the ``loop`` argument that websockets
+        # deprecated: every connection would warn "remove loop argument" twice.
+        EventEmitter.__init__(self)
+        self._url = url
+        self._lastId = 0
+        self._callbacks: dict[int, asyncio.Future] = {}
+        self._delay = delay / 1000
+        self._loop = loop
+        self._sessions: dict[str, Any] = {}
+        self._connected = False
+        self._ws = ws_connect(self._url, max_size=None, ping_interval=None, ping_timeout=None)
+        self._recv_fut = self._loop.create_task(self._recv_loop())
+        self._closeCallback = None
 
     def send(self, method: str, params: dict | None = None) -> Any:
         future = super().send(method, params)

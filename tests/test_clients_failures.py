@@ -20,10 +20,7 @@ def pgid_of(pids: list[int]) -> int:
     return pgid
 
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.filterwarnings("ignore:remove loop argument:DeprecationWarning"),  # pyppeteer's websockets
-]
+pytestmark = pytest.mark.browser
 
 
 async def test_killed_browser_fails_then_restarts_connected(harness: Harness):

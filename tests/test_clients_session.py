@@ -13,10 +13,7 @@ from tests.test_clients_support import (  # noqa: F401 - fixtures
     ALICE, BOB, CAROL, Harness, browsers_of, eventually, harness, main_browsers, make_harness,
 )
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.filterwarnings("ignore:remove loop argument:DeprecationWarning"),  # pyppeteer's websockets
-]
+pytestmark = pytest.mark.browser
 
 
 def assert_valid_qr(qr: str) -> None:

@@ -125,7 +125,6 @@ async def test_listeners_get_events_in_order_and_a_failing_one_breaks_nothing(tm
 
 
 @pytest.mark.browser
-@pytest.mark.filterwarnings("ignore:remove loop argument:DeprecationWarning")
 async def test_a_browser_left_on_the_profile_by_a_previous_run_is_replaced(harness: Harness):
     """A server killed hard leaves its Chromium running with the profile locked; a new browser on
     that profile would only hand its URL to the old one and exit."""
