@@ -13,26 +13,28 @@ from typing import Any
 from tornado.websocket import WebSocketClientConnection, websocket_connect
 
 from bench.common import (
-    HOST, Context, WamultiServer, bearer, describe_error, expect, register, start_simulator, start_wamulti,
+    HOST, Context, WamultiServer, bearer, browser_processes, describe_error, expect, register, start_simulator, start_wamulti,
 )
-from bench.load import HttpConnection, build_request, summary_ms
+from bench.load import CpuMeter, HttpConnection, WebSocketClient, build_request, summary_ms
 
 PHONE, FRIEND = "79990000001", "79990000002"
 QUEUE_SIZE = 256  # websocket.queue_size, the server's default, set explicitly
-MESSAGE_PREFIX = '{"type":"message",'  # how server/events.py encodes a `message` frame
+MESSAGE_PREFIX = b'{"type":"message",'  # how server/events.py encodes a `message` frame
 
 HOW = (
     "One `wamulti serve` process (SQLite, whatsapp plugin pointed at the simulator) pinned to the server core, with "
     "the Chromium of the one linked session inheriting that core; the simulator (tests/fakewa, realistic delays "
     "except ack_delay 0, so a message leaves for the page as soon as it is injected) and the websocket clients run "
-    "on the other core. One user's session is linked through the REST API and the simulator's scan; then N "
+    "on the other core; the clients are bench/load.py's raw asyncio websocket client (frames parsed in "
+    "data_received, no task per frame), so that 1,000 of them cost the load core little. One user's session is linked through the REST API and the simulator's scan; then N "
     "sockets of that user are opened (`/ws?token=`). Latency: {paced} messages per step are injected one at a "
     "time (`POST /__sim/phones/{{phone}}/incoming`), each after every socket received the previous one; the time "
     "from just before the injection to each socket's `message` frame is one sample (N samples per message). "
     "Events/s: a burst of {burst} messages injected back to back; `message` frames received by all sockets "
     "divided by the time from the first injection to the last frame (the burst p50/p99 are that burst's "
     "latencies). The burst stays under websocket.queue_size ({queue}) frames per socket, so no socket may be "
-    "closed as too slow; closures are counted anyway."
+    "closed as too slow; closures are counted anyway. CPU shares per phase are in the JSON: `<side>_waited` is "
+    "the time that side's main thread was ready to run but had no CPU (other work on the machine)."
 )
 
 
@@ -47,6 +49,7 @@ def sizes(quick: bool) -> dict[str, Any]:
 class Tally:
     """What every socket received, by message sequence number."""
 
+    tag: bytes
     sockets: int = 0
     sent: dict[int, float] = field(default_factory=dict)
     received: dict[int, list[float]] = field(default_factory=dict)
@@ -58,31 +61,41 @@ class Tally:
         self.received[seq] = []
         self.complete[seq] = asyncio.Event()
 
-    def got(self, seq: int, now: float) -> None:
-        times = self.received.get(seq)
-        if times is None:
-            return
-        times.append(now)
-        if len(times) >= self.sockets:
-            self.complete[seq].set()
+    def on_text(self, payload: bytes) -> None:
+        """Called for every frame of every socket, straight from the socket's data_received."""
+        now = time.perf_counter()
+        if payload.startswith(MESSAGE_PREFIX):
+            at = payload.find(self.tag)
+            if at >= 0:
+                start = at + len(self.tag)
+                times = self.received.get(int(payload[start:payload.index(b'"', start)]))
+                if times is not None:
+                    times.append(now)
+                    if len(times) >= self.sockets:
+                        self.complete[int(payload[start:payload.index(b'"', start)])].set()
+                return
+        self.other[payload[9:payload.find(b'"', 9)].decode()] += 1
 
     def latencies(self, seqs: range) -> list[float]:
         return [t - self.sent[s] for s in seqs for t in self.received.get(s, ())]
 
 
-async def _read(conn: WebSocketClientConnection, tally: Tally, tag: str) -> None:
-    while True:
-        text = await conn.read_message()
-        now = time.perf_counter()
-        if text is None:
-            tally.closed.append(conn.close_code)
-            return
-        if isinstance(text, str) and text.startswith(MESSAGE_PREFIX):
-            body = json.loads(text)["data"].get("body", "")
-            if body.startswith(tag):
-                tally.got(int(body[len(tag):]), now)
-                continue
-        tally.other[json.loads(text).get("type")] += 1
+async def open_sockets(port: int, path: str, tally: Tally, count: int) -> list[WebSocketClient]:
+    """``count`` more sockets, 50 at a time; each counts as open once its hello arrived."""
+    opened = []
+    while len(opened) < count:
+        batch = min(50, count - len(opened))
+        hellos_before = tally.other["hello"]
+        new = await asyncio.gather(*(WebSocketClient.connect(HOST, port, path, tally.on_text) for _ in range(batch)))
+        for client in new:
+            client.closed.add_done_callback(lambda f: tally.closed.append(f.result()))
+        deadline = time.monotonic() + 30
+        while tally.other["hello"] < hellos_before + batch:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"only {tally.other['hello'] - hellos_before} of {batch} sockets said hello")
+            await asyncio.sleep(0.01)
+        opened += new
+    return opened
 
 
 async def _open_socket(url: str) -> WebSocketClientConnection:
@@ -129,50 +142,57 @@ async def link(server: WamultiServer, sim_url: str, token: str, user_id: int, ws
     return first
 
 
-async def _inject(sim: HttpConnection, tally: Tally, tag: str, seq: int) -> None:
+async def _inject(sim: HttpConnection, tally: Tally, seq: int) -> None:
     raw = build_request("POST", f"/__sim/phones/{PHONE}/incoming", f"{sim.host}:{sim.port}",
-                        body={"from": FRIEND, "body": f"{tag}{seq}"})
+                        body={"from": FRIEND, "body": f"{tally.tag.decode()}{seq}"})
     tally.expect(seq)
     tally.sent[seq] = time.perf_counter()
     expect(await sim.send(raw, timeout=30), 200, "inject a message")
 
 
-async def measure_step(sim: HttpConnection, tally: Tally, tag: str, first_seq: int, paced: int, burst: int,
-                       gap: float, wait: float) -> tuple[dict[str, Any], dict[str, Any], int]:
-    seq = first_seq
-    paced_seqs = range(seq, seq + paced)
+async def measure_step(sim: HttpConnection, tally: Tally, first_seq: int, size: dict[str, Any], paced: int,
+                       cpu_groups: dict[str, list[int]]) -> dict[str, Any]:
+    """The paced messages (latency), then the burst (events/s), with the CPU each side used."""
     missing = 0
-    for s in paced_seqs:
-        await _inject(sim, tally, tag, s)
+    paced_seqs = range(first_seq, first_seq + paced)
+    meter = CpuMeter(cpu_groups)
+    for seq in paced_seqs:
+        await _inject(sim, tally, seq)
         try:
-            await asyncio.wait_for(tally.complete[s].wait(), wait / 4)
+            await asyncio.wait_for(tally.complete[seq].wait(), size["wait"] / 4)
         except asyncio.TimeoutError:
-            missing += tally.sockets - len(tally.received[s])
-        await asyncio.sleep(gap)
-    burst_seqs = range(seq + paced, seq + paced + burst)
+            missing += tally.sockets - len(tally.received[seq])
+        await asyncio.sleep(size["gap"])
+    paced_cpu = meter.read()
+    burst_seqs = range(first_seq + paced, first_seq + paced + size["burst"])
+    meter = CpuMeter(cpu_groups)
     started = time.perf_counter()
-    for s in burst_seqs:
-        await _inject(sim, tally, tag, s)
+    for seq in burst_seqs:
+        await _inject(sim, tally, seq)
     try:
-        await asyncio.wait_for(asyncio.gather(*(tally.complete[s].wait() for s in burst_seqs)), wait)
+        await asyncio.wait_for(asyncio.gather(*(tally.complete[s].wait() for s in burst_seqs)), size["wait"])
     except asyncio.TimeoutError:
         missing += sum(tally.sockets - len(tally.received[s]) for s in burst_seqs)
+    burst_cpu = meter.read()
     delivered = sum(len(tally.received[s]) for s in burst_seqs)
     last = max((max(tally.received[s]) for s in burst_seqs if tally.received[s]), default=started)
-    burst_summary = summary_ms(tally.latencies(burst_seqs))
-    burst_summary.update({
-        "messages": burst,
+    burst = summary_ms(tally.latencies(burst_seqs))
+    burst.update({
+        "messages": size["burst"],
         "frames_delivered": delivered,
         "seconds": round(last - started, 3),
         "events_per_second": round(delivered / (last - started), 1) if last > started else None,
+        "cpu": burst_cpu,
     })
-    return summary_ms(tally.latencies(paced_seqs)), burst_summary, missing
+    latency = summary_ms(tally.latencies(paced_seqs))
+    latency["cpu"] = paced_cpu
+    return {"latency": latency, "burst": burst, "missing_frames": missing}
 
 
 async def run(ctx: Context) -> dict[str, Any]:
     size = sizes(ctx.quick)
     sim_settings = {"ack_delay": 0}
-    _, sim_url = start_simulator(ctx.procs, cores=ctx.cores.load, fast=ctx.quick, **sim_settings)
+    sim_proc, sim_url = start_simulator(ctx.procs, cores=ctx.cores.load, fast=ctx.quick, **sim_settings)
     server = start_wamulti(
         ctx.procs, "fanout", f"sqlite:///{ctx.workdir / 'fanout.db'}", cores=ctx.cores.server,
         overrides={
@@ -182,55 +202,47 @@ async def run(ctx: Context) -> dict[str, Any]:
         },
         profile_to=ctx.profile_path("fanout", "sqlite"),
     )
-    sockets: list[WebSocketClientConnection] = []
-    readers: list[asyncio.Task] = []
+    sockets: list[WebSocketClient] = []
     results = []
     error = None
-    tally = Tally()
+    tally = Tally(tag=f"bench-{int(time.time())}-".encode())
     try:
         conn = await server.connect()
         token, user = await register(conn, "fanout")
         conn.close()
-        ws_url = f"ws://{HOST}:{server.port}/ws?token={token}"
-        sockets.append(await link(server, sim_url, token, user["id"], ws_url))
-        tag = f"bench-{int(time.time())}-"
-        readers.append(asyncio.ensure_future(_read(sockets[0], tally, tag)))
+        path = f"/ws?token={token}"
+        first = await link(server, sim_url, token, user["id"], f"ws://{HOST}:{server.port}{path}")
+        first.close()
+        browser = browser_processes(server.data_dir / "sessions" / str(user["id"]))
+        cpu_groups = {"server": [server.pid], "browser": browser, "simulator": [sim_proc.pid]}
         host, port = sim_url.rstrip("/").split("//", 1)[1].split(":")
         sim = await HttpConnection.open(host, int(port))
         seq = 0
         for n in size["steps"]:
             opened_at = time.perf_counter()
-            while len(sockets) < n:
-                batch = min(50, n - len(sockets))
-                new = await asyncio.gather(*(_open_socket(ws_url) for _ in range(batch)))
-                sockets.extend(new)
-                readers.extend(asyncio.ensure_future(_read(s, tally, tag)) for s in new)
+            sockets += await open_sockets(server.port, path, tally, n - len(sockets))
             open_seconds = time.perf_counter() - opened_at
             tally.sockets = len(sockets) - len(tally.closed)
             paced = size["paced"][n]
-            latency, burst, missing = await measure_step(sim, tally, tag, seq, paced, size["burst"], size["gap"],
-                                                         size["wait"])
+            step = await measure_step(sim, tally, seq, size, paced, cpu_groups)
             seq += paced + size["burst"]
             results.append({
                 "sockets": n,
-                "latency": latency,
-                "burst": burst,
-                "missing_frames": missing,
+                **step,
                 "closed": len(tally.closed),
                 "close_codes": sorted(set(map(str, tally.closed))),
                 "other_frames": dict(tally.other),
                 "open_seconds": round(open_seconds, 2),
             })
-            print(f"bench: fanout {n} sockets: {latency['p50_ms']} / {latency['p99_ms']} ms, "
-                  f"{burst['events_per_second']} events/s", file=sys.stderr, flush=True)
+            lat, burst = step["latency"], step["burst"]
+            print(f"bench: fanout {n} sockets: {lat['p50_ms']} / {lat['p99_ms']} ms, "
+                  f"{burst['events_per_second']} events/s, burst CPU {burst['cpu']}", file=sys.stderr, flush=True)
         sim.close()
     except Exception as exc:  # noqa: BLE001 - the steps measured so far are kept
         error = describe_error(exc)
     finally:
-        for task in readers:
-            task.cancel()
-        for s in sockets:
-            s.close()
+        for client in sockets:
+            client.close()
         await asyncio.sleep(0.2)
         ctx.procs.stop(server.proc, timeout=40)
     bad = [(r["sockets"], r["missing_frames"], r["closed"]) for r in results

@@ -7,6 +7,7 @@ Every loop here ends by a count or a deadline, whichever comes first.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import statistics
@@ -150,6 +151,110 @@ async def request(host: str, port: int, method: str, path: str, **kwargs: Any) -
         conn.close()
 
 
+# -- websockets ---------------------------------------------------------------------------------------
+class _WebSocketProtocol(asyncio.Protocol):
+    """The client side of RFC 6455, as little of it as a load generator needs: the upgrade, text
+    frames handed to a callback as bytes straight from ``data_received`` (no task or future per
+    frame), pings answered, the close code kept. Frames from the server are never masked."""
+
+    def __init__(self, request: bytes, on_text: Any) -> None:
+        self.request = request
+        self.on_text = on_text
+        self.transport: asyncio.Transport | None = None
+        self.buffer = bytearray()
+        self.upgraded = asyncio.get_running_loop().create_future()
+        self.closed = asyncio.get_running_loop().create_future()
+        self.close_code: int | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.transport.write(self.request)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.upgraded.done():
+            self.upgraded.set_exception(HttpError(f"connection lost before the upgrade: {exc}"))
+        if not self.closed.done():
+            self.closed.set_result(self.close_code)
+
+    def data_received(self, data: bytes) -> None:
+        buf = self.buffer
+        buf += data
+        if not self.upgraded.done():
+            end = buf.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            head = bytes(buf[:end])
+            del buf[:end + 4]
+            if not head.startswith(b"HTTP/1.1 101"):
+                self.upgraded.set_exception(HttpError(f"no upgrade: {head[:200]!r}"))
+                self.transport.close()
+                return
+            self.upgraded.set_result(None)
+        pos, size = 0, len(buf)
+        while size - pos >= 2:
+            first, length = buf[pos], buf[pos + 1] & 0x7F
+            head = 2
+            if length == 126:
+                if size - pos < 4:
+                    break
+                length, head = int.from_bytes(buf[pos + 2:pos + 4], "big"), 4
+            elif length == 127:
+                if size - pos < 10:
+                    break
+                length, head = int.from_bytes(buf[pos + 2:pos + 10], "big"), 10
+            if size - pos < head + length:
+                break
+            payload = bytes(buf[pos + head:pos + head + length])
+            pos += head + length
+            opcode = first & 0x0F
+            if opcode == 0x1:
+                self.on_text(payload)
+            elif opcode == 0x9:
+                self.send(0xA, payload)
+            elif opcode == 0x8:
+                self.close_code = int.from_bytes(payload[:2], "big") if len(payload) >= 2 else None
+                self.send(0x8, payload[:2])
+                self.transport.close()
+        del buf[:pos]
+
+    def send(self, opcode: int, payload: bytes) -> None:
+        """A masked frame (clients must mask); short payloads only."""
+        if self.transport is None or self.transport.is_closing():
+            return
+        mask = os.urandom(4)
+        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+        self.transport.write(bytes([0x80 | opcode, 0x80 | len(payload)]) + mask + masked)
+
+
+class WebSocketClient:
+    """``await WebSocketClient.connect(host, port, "/ws?token=...", on_text)``; ``on_text(payload)``
+    gets each text frame's bytes as they arrive."""
+
+    def __init__(self, protocol: _WebSocketProtocol) -> None:
+        self._protocol = protocol
+
+    @classmethod
+    async def connect(cls, host: str, port: int, path: str, on_text: Any, timeout: float = 30.0) -> WebSocketClient:
+        key = base64.b64encode(os.urandom(16)).decode()
+        request = (f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                   f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode()
+        loop = asyncio.get_running_loop()
+        _, protocol = await asyncio.wait_for(
+            loop.create_connection(lambda: _WebSocketProtocol(request, on_text), host, port), timeout)
+        await asyncio.wait_for(protocol.upgraded, timeout)
+        return cls(protocol)
+
+    @property
+    def closed(self) -> asyncio.Future:
+        """Resolves with the close code (None without a close frame) once the connection ended."""
+        return self._protocol.closed
+
+    def close(self) -> None:
+        self._protocol.send(0x8, (1000).to_bytes(2, "big"))
+        if self._protocol.transport is not None:
+            self._protocol.transport.close()
+
+
 # -- CPU accounting -------------------------------------------------------------------------------
 _TICK = os.sysconf("SC_CLK_TCK")
 
@@ -165,20 +270,40 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICK
 
 
-class CpuMeter:
-    """CPU used by this process and by some other processes over a stretch of wall time."""
+def run_delay_seconds(pid: int) -> float:
+    """How long the process's main thread (an event loop) has waited, runnable, for a CPU."""
+    try:
+        with open(f"/proc/{pid}/schedstat", "rb") as handle:
+            return int(handle.read().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
 
-    def __init__(self, pids: Iterable[int] = ()) -> None:
-        self.pids = list(pids)
+
+class CpuMeter:
+    """CPU used by this process and by named groups of other processes over a stretch of wall time,
+    and how long the first process of each group waited for a CPU it was ready to use: when that
+    ``<group>_waited`` share is large, other work on the machine took the core and the timings
+    of that stretch say more about the machine than about wamulti."""
+
+    def __init__(self, groups: dict[str, Iterable[int]] | None = None) -> None:
+        self.groups = {name: list(pids) for name, pids in (groups or {}).items()}
         self.wall = time.perf_counter()
         self.own = time.process_time()
-        self.others = {pid: process_cpu_seconds(pid) for pid in self.pids}
+        self.own_delay = run_delay_seconds(os.getpid())
+        self.start = {pid: process_cpu_seconds(pid) for pids in self.groups.values() for pid in pids}
+        self.delay = {pids[0]: run_delay_seconds(pids[0]) for pids in self.groups.values() if pids}
 
     def read(self) -> dict[str, float]:
-        """Fractions of one core: ``client`` (this process) and ``server`` (the others summed)."""
+        """Fractions of one core: ``client`` (this process) and each group (its processes summed)."""
         wall = max(time.perf_counter() - self.wall, 1e-9)
-        used = sum(process_cpu_seconds(pid) - start for pid, start in self.others.items())
-        return {"client": round((time.process_time() - self.own) / wall, 3), "server": round(used / wall, 3)}
+        out = {"client": round((time.process_time() - self.own) / wall, 3),
+               "client_waited": round((run_delay_seconds(os.getpid()) - self.own_delay) / wall, 3)}
+        for name, pids in self.groups.items():
+            used = sum(process_cpu_seconds(pid) - self.start[pid] for pid in pids)
+            out[name] = round(used / wall, 3)
+            if pids:
+                out[f"{name}_waited"] = round((run_delay_seconds(pids[0]) - self.delay[pids[0]]) / wall, 3)
+        return out
 
 
 # -- closed-loop throughput -----------------------------------------------------------------------
@@ -189,10 +314,17 @@ class Round:
     seconds: float
     client_cpu: float
     server_cpu: float
+    server_waited: float = 0.0
 
     @property
     def rps(self) -> float:
         return self.requests / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def server_cpu_us(self) -> float:
+        """Server CPU time per answered request, in microseconds: unlike req/s, it hardly moves
+        when other processes take the server's core away for a while."""
+        return self.server_cpu * self.seconds / self.requests * 1e6 if self.requests else 0.0
 
 
 @dataclass
@@ -244,12 +376,12 @@ class Load:
             self.close()
             await self.open()
         counts = [0, 0]
-        meter = CpuMeter(self.server_pids)
+        meter = CpuMeter({"server": self.server_pids})
         started = time.perf_counter()
         stop_at = started + seconds
         await asyncio.gather(*(self._worker(conn, stop_at, counts) for conn in self._conns))
         cpu = meter.read()
-        return Round(counts[0], counts[1], seconds, cpu["client"], cpu["server"])
+        return Round(counts[0], counts[1], seconds, cpu["client"], cpu["server"], cpu.get("server_waited", 0.0))
 
 
 # -- latency ----------------------------------------------------------------------------------------

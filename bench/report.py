@@ -14,6 +14,10 @@ def _num(value: Any, digits: int = 1) -> str:
     return str(value)
 
 
+def _pct(value: Any) -> str:
+    return "–" if value is None else f"{value:.0%}"
+
+
 def _failed(fig: dict[str, Any]) -> list[str]:
     if "error" not in fig:
         return []
@@ -40,23 +44,30 @@ def markdown(report: dict[str, Any]) -> str:
         fig = figs["rest"]
         lines += ["## 1. REST throughput", "", *_failed(fig)]
         if fig.get("results"):
-            lines += ["| request | database | wamulti req/s | bare Tornado req/s | ratio | server CPU (wamulti / bare) |",
-                      "|---|---|---:|---:|---:|---:|"]
+            lines += ["| request | database | wamulti req/s | bare Tornado req/s | ratio "
+                      "| server CPU µs/request (wamulti / bare) | CPU ratio | server core busy (wamulti / bare) "
+                      "| server waited for a CPU (wamulti / bare) |",
+                      "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
             for r in fig["results"]:
-                cpu = r["server_cpu"]
+                cpu, us, waited = r["server_cpu"], r["server_cpu_us_per_request"], r.get("server_waited", {})
                 lines.append(f"| `{r['endpoint']}` | {r['database']} | {_num(r['wamulti_rps'], 0)} | "
-                             f"{_num(r['bare_rps'], 0)} | {r['ratio']:.2f} | {cpu['wamulti']:.2f} / {cpu['bare']:.2f} |")
+                             f"{_num(r['bare_rps'], 0)} | **{r['ratio']:.2f}** | {_num(us['wamulti'], 0)} / "
+                             f"{_num(us['bare'], 0)} | {r['cpu_ratio']:.2f} | {_pct(cpu['wamulti'])} / {_pct(cpu['bare'])} | "
+                             f"{_pct(waited.get('wamulti'))} / {_pct(waited.get('bare'))} |")
             lines += ["", f"How: {fig.get('how', '')}", ""]
 
     if "health" in figs:
         fig = figs["health"]
         lines += ["## 2. Event loop health: `GET /api/health`", "", *_failed(fig)]
         if fig.get("alone"):
-            lines += ["| condition | p50 ms | p99 ms | max ms | samples |", "|---|---:|---:|---:|---:|"]
+            lines += ["| condition | p50 ms | p99 ms | max ms | samples | server core busy | server waited for a CPU |",
+                      "|---|---:|---:|---:|---:|---:|---:|"]
             for label, key in (("alone", "alone"), (f"while {fig.get('logins', 20)} logins run at once", "under_logins")):
                 s = fig.get(key) or {}
+                cpu = s.get("cpu", {})
                 lines.append(f"| {label} | {_num(s.get('p50_ms'), 2)} | {_num(s.get('p99_ms'), 2)} | "
-                             f"{_num(s.get('max_ms'), 2)} | {_num(s.get('samples'))} |")
+                             f"{_num(s.get('max_ms'), 2)} | {_num(s.get('samples'))} | {_pct(cpu.get('server'))} | "
+                             f"{_pct(cpu.get('server_waited'))} |")
             lg = fig.get("login_load", {})
             lines += ["", f"Logins during the loaded window: {_num(lg.get('completed'))} completed "
                           f"({_num(lg.get('per_second'), 1)}/s, p50 {_num(lg.get('p50_ms'), 0)} ms each, "
@@ -67,13 +78,16 @@ def markdown(report: dict[str, Any]) -> str:
         fig = figs["fanout"]
         lines += ["## 3. Websocket fan-out", "", *_failed(fig)]
         if fig.get("results"):
-            lines += ["| sockets | events/s | p50 ms | p99 ms | burst p50 ms | burst p99 ms | sockets closed |",
-                      "|---:|---:|---:|---:|---:|---:|---:|"]
+            lines += ["| sockets | events/s | p50 ms | p99 ms | burst p50 ms | burst p99 ms | sockets closed "
+                      "| burst: server busy / waited | burst: client busy |",
+                      "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
             for r in fig["results"]:
                 lat, burst = r["latency"], r["burst"]
+                cpu = burst.get("cpu", {})
                 lines.append(f"| {_num(r['sockets'])} | {_num(burst['events_per_second'], 0)} | "
                              f"{_num(lat['p50_ms'], 1)} | {_num(lat['p99_ms'], 1)} | {_num(burst['p50_ms'], 1)} | "
-                             f"{_num(burst['p99_ms'], 1)} | {_num(r['closed'])} |")
+                             f"{_num(burst['p99_ms'], 1)} | {_num(r['closed'])} | "
+                             f"{_pct(cpu.get('server'))} / {_pct(cpu.get('server_waited'))} | {_pct(cpu.get('client'))} |")
             lines += ["", f"How: {fig.get('how', '')}", ""]
 
     if "sessions" in figs:

@@ -20,7 +20,10 @@ HOW = (
     "generator (bench/load.py: {connections} keep-alive HTTP/1.1 connections, closed loop, no pipelining) runs on "
     "the other core. After a {warmup:g} s warm-up of each server, {rounds} rounds of {seconds:g} s alternate "
     "wamulti and bare (ABBA order); req/s is the median of the rounds, the ratio the median of the per-round "
-    "ratios. {products} products are seeded; the profile request carries a user's bearer token."
+    "ratios. {products} products are seeded; the profile request carries a user's bearer token. Server CPU is "
+    "read from /proc: its share of a core during the rounds, and CPU µs per request (the CPU ratio, bare µs over "
+    "wamulti µs, is the throughput ratio the server core would give if nothing else ran on it), and the share of "
+    "time the server's event loop was ready to run but waited for the core (other work on the machine)."
 )
 
 
@@ -89,8 +92,14 @@ async def compare(ctx: Context, wamulti: Load, bare: Load, size: dict[str, Any])
         "wamulti_rps": round(median(w_rps), 1),
         "bare_rps": round(median(b_rps), 1),
         "ratio": round(median([w / b for w, b in zip(w_rps, b_rps)]), 3),
+        "server_cpu_us_per_request": {"wamulti": round(median([r["wamulti"].server_cpu_us for r in rounds]), 1),
+                                      "bare": round(median([r["bare"].server_cpu_us for r in rounds]), 1)},
+        "cpu_ratio": round(median([r["bare"].server_cpu_us / r["wamulti"].server_cpu_us for r in rounds
+                                   if r["wamulti"].server_cpu_us]), 3),
         "server_cpu": {"wamulti": median([r["wamulti"].server_cpu for r in rounds]),
                        "bare": median([r["bare"].server_cpu for r in rounds])},
+        "server_waited": {"wamulti": median([r["wamulti"].server_waited for r in rounds]),
+                          "bare": median([r["bare"].server_waited for r in rounds])},
         "client_cpu": {"wamulti": median([r["wamulti"].client_cpu for r in rounds]),
                        "bare": median([r["bare"].client_cpu for r in rounds])},
         "rounds": [{"wamulti_rps": round(r["wamulti"].rps, 1), "bare_rps": round(r["bare"].rps, 1)} for r in rounds],
