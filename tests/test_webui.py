@@ -374,4 +374,15 @@ async def test_admin_changes_roles_deletes_users_and_watches_sessions(make_serve
     await ui.text_of(".admin-page .form-error", "admin")
     assert await ui.page.evaluate("() => document.querySelector('.users-table select').value") == "admin"
     await ui.shot("users")
+
+    # With another admin, an admin may step down; the old token is revoked, so the page signs out.
+    await ui.page.select(f"select[data-user-id='{dave['id']}']", "admin")
+    await ui.text_of(".admin-page [role=status]", "dave is now an admin.")
+    await ui.page.select(".users-table select", "user")
+    await ui.click("dialog[open] .button.danger")
+    await ui.visible("#signin-username")
+    await ui.text_of(".notice", "sign in again")
+    await ui.sign_in("boss", TEST_PASSWORD)
+    await ui.visible(".chats-page")
+    assert await ui.texts(".main-nav a") == ["Chats"]
     ui.assert_clean()

@@ -80,6 +80,10 @@ export class UsersPage {
       try {
         const updated = await api.put(`/api/admin/users/${user.id}/role`, { role: wanted });
         user.role = updated.role;
+        if (me) {
+          this.live.emit('unauthorized', {}); // a role change revokes the admin's own token
+          return;
+        }
         this.status.textContent = `${user.username} is now ${updated.role === 'admin' ? 'an admin' : 'a user'}.`;
       } catch (error) {
         select.value = user.role;
