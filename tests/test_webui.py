@@ -163,7 +163,7 @@ def module_graph() -> set[str]:
     return seen
 
 
-async def test_the_page_and_its_files_are_served_under_a_strict_policy(server):
+async def test_the_page_and_its_files_are_served_under_a_strict_policy(server, launch_browser, request):
     page = await server.client.get("/")
     assert page.status_code == 200
     assert page.headers["Content-Type"].startswith("text/html")
@@ -206,6 +206,25 @@ async def test_the_page_and_its_files_are_served_under_a_strict_policy(server):
         assert response.status_code in (403, 404), path
         assert response.json()["error"]["status"] == response.status_code, path
     assert (await server.client.post("/", json={})).json()["error"]["code"] == "method_not_allowed"
+
+    # In Chromium: every module loads under the policy, and the policy refuses inline script.
+    browser = await launch_browser()
+    ui = await UI.open(browser, server.url, artifact_prefix(request))
+    await ui.visible("#signin-username")
+    loaded = await ui.page.evaluate("() => performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname)")
+    assert {f"/static/webui/{name}" for name in modules} | {"/static/webui/style.css"} <= set(loaded)
+    ui.assert_clean()
+    refused = await ui.page.evaluate(
+        """() => new Promise((resolve) => {
+          document.addEventListener('securitypolicyviolation', (e) => resolve(e.effectiveDirective), { once: true });
+          const script = document.createElement('script');
+          script.textContent = 'window.__inline = 1';
+          document.body.append(script);
+        })"""
+    )
+    assert refused.startswith("script-src")
+    assert await ui.page.evaluate("() => window.__inline") is None
+    await ui.shot("sign-in")
 
 
 # -- accounts ------------------------------------------------------------------------------------
