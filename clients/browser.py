@@ -243,7 +243,8 @@ class BrowserProcess:
 
     async def close(self, grace: float = 5.0) -> None:
         """Ask Chromium to quit (it flushes the profile's storage), kill its whole process group
-        if it takes longer than ``grace`` seconds, and reap everything. Safe to call twice."""
+        if it takes longer than ``grace`` seconds (at once when ``grace`` is 0), and reap
+        everything. Safe to call twice."""
         if self._closing is None:
             self._closing = asyncio.ensure_future(self._close(grace))
         await asyncio.shield(self._closing)
@@ -251,11 +252,12 @@ class BrowserProcess:
     async def _close(self, grace: float) -> None:
         browser, self.browser = self.browser, None
         connection = getattr(browser, "_connection", None)
-        if connection is not None and not self.exited and connection._connected:
+        if connection is not None and not self.exited and connection._connected and grace > 0:
             with contextlib.suppress(Exception):
                 await uncancelled(connection.send("Browser.close"), min(grace, 3.0))
-        with contextlib.suppress(asyncio.TimeoutError):
-            await asyncio.wait_for(self.proc.wait(), grace)
+        if grace > 0:
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.proc.wait(), grace)
         self.kill()
         await self.proc.wait()
         if connection is not None:

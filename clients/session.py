@@ -61,6 +61,7 @@ class _Run:
         self.ready = asyncio.Event()  # the bridge is injected into the current document
         self.started = asyncio.Event()  # the first injection happened
         self.closing = False
+        self.graceful = True  # closing asks the browser to quit first
         self.quiet = False  # logging out: page events no longer change the state
         self.logged_out = asyncio.Event()
         self.tasks: set[asyncio.Task] = set()
@@ -174,7 +175,7 @@ class Session:
                 run.browser = await BrowserProcess.launch(executable, self.profile, args, timeout=slow)
                 run.spawn(self._watch_process(run))
                 browser = run.browser.browser
-                browser.on("disconnected", lambda: self._fail(run, "lost the DevTools connection to the browser"))
+                browser.on("disconnected", lambda: self._fail(run, "lost the DevTools connection to the browser", graceful=False))
                 pages = await run.cdp(browser.pages())
                 page = run.page = pages[0] if pages else await run.cdp(browser.newPage())
                 page.on("error", lambda *_: self._fail(run, "the page crashed"))
@@ -239,7 +240,7 @@ class Session:
         assert run.browser is not None
         code = await run.browser.wait()
         how = f"killed by signal {-code}" if code < 0 else f"exit code {code}"
-        self._fail(run, f"the browser exited unexpectedly ({how})")
+        self._fail(run, f"the browser exited unexpectedly ({how})", graceful=False)
 
     async def _heartbeat(self, run: _Run) -> None:
         s = self.settings
@@ -250,7 +251,7 @@ class Session:
                 await run.cdp(run.page.evaluate("1", force_expr=True), s.heartbeat_timeout)
                 misses = 0
             except asyncio.TimeoutError:
-                self._fail(run, f"the browser did not answer within {s.heartbeat_timeout:.0f}s")
+                self._fail(run, f"the browser did not answer within {s.heartbeat_timeout:.0f}s", graceful=False)
                 return
             except PyppeteerError as exc:  # a navigation may destroy the context under us once
                 misses += 1
@@ -258,10 +259,13 @@ class Session:
                     self._fail(run, f"the browser stopped answering: {_message(exc)}")
                     return
 
-    def _fail(self, run: _Run, error: str, retry: bool = True) -> None:
+    def _fail(self, run: _Run, error: str, retry: bool = True, graceful: bool = True) -> None:
+        """FAILED, and the run's browser closed in the background (killed at once when it is
+        dead or hung: asking it to quit would only wait for nothing)."""
         if run is not self._run or run.closing:
             return
         run.closing = True
+        run.graceful = graceful
         if run.connected_at is not None and time.time() - run.connected_at >= self.settings.stable_after:
             self.restarts = 0
         restarting = self.hooks.session_failed(self, retry)
@@ -278,10 +282,10 @@ class Session:
         for task in tasks:
             with contextlib.suppress(BaseException):
                 await task
-        if run.inflight:  # let calls in flight answer before the targets go away
+        if run.inflight and run.graceful:  # let calls in flight answer before the targets go away
             await asyncio.wait(list(run.inflight), timeout=1.0)
         if run.browser is not None:
-            await run.browser.close(self.settings.close_grace)
+            await run.browser.close(self.settings.close_grace if run.graceful else 0.0)
         if kill_profile_processes(self.profile):  # a launch cancelled before we knew its pid
             await asyncio.sleep(0.2)
 
