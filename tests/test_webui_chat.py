@@ -269,6 +269,13 @@ async def test_link_whatsapp_chat_live_and_catch_up_after_a_dropped_socket(make_
     assert len([s for s in hub.sockets if s.target_user_id == uid]) == 1
     await fakewa.incoming(ALICE, DAVE, "Live again")
     await ui.text_of(DAVE_ROW, "Live again")
+    await ui.text_of(f"{DAVE_ROW} .unread", "1")  # what was seen in Dave's chat is not counted
+
+    # -- A reload keeps the user signed in, the open chat open, and what was already seen.
+    await ui.reload()
+    await ui.text_of(".conversation .messages-list", "Sent while you were away")
+    await ui.text_of(f"{DAVE_ROW} .unread", "1")
+    assert await ui.page.evaluate("() => document.querySelectorAll('.unread').length") == 1
 
     # -- A phone-sized screen shows one pane at a time, with a way back.
     await ui.page.setViewport(PHONE)

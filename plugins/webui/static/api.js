@@ -31,8 +31,10 @@ export const auth = {
     if (user) localStorage.setItem(USER_KEY, JSON.stringify(user));
   },
   clear() {
+    const user = this.user;
     localStorage.removeItem(TOKEN_KEY);
     localStorage.removeItem(USER_KEY);
+    if (user) localStorage.removeItem(`wamulti.seen.${user.id}`);
   },
 };
 

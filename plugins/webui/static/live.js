@@ -14,7 +14,7 @@ export class Live extends EventTarget {
     super();
     this.user = user;
     this.session = new SessionModel();
-    this.store = new ChatStore();
+    this.store = new ChatStore(user.id);
     this.socket = new LiveSocket(() => auth.token);
     this.socket.addEventListener('frame', (event) => this.onFrame(event.detail));
     this.socket.addEventListener('state', (event) => this.emit('connection', event.detail));

@@ -74,15 +74,47 @@ function byTime(a, b) {
   return toMillis(a.timestamp) - toMillis(b.timestamp) || a._seq - b._seq;
 }
 
+// WhatsApp's unread counts only fall when the phone reads the chat; what this user has looked
+// at here is remembered per browser, so a reload does not bring the badges back.
+class SeenCounts {
+  constructor(key) {
+    this.key = key;
+    this.counts = new Map();
+    try {
+      this.counts = new Map(Object.entries(JSON.parse(localStorage.getItem(key) || '{}')));
+    } catch {
+      // a damaged entry is forgotten
+    }
+  }
+
+  get(chatId) {
+    return this.counts.get(chatId) || 0;
+  }
+
+  set(chatId, count) {
+    if (this.get(chatId) === count) return;
+    this.counts.delete(chatId);
+    if (count > 0) this.counts.set(chatId, count);
+    while (this.counts.size > 500) this.counts.delete(this.counts.keys().next().value);
+    if (!this.key) return;
+    try {
+      localStorage.setItem(this.key, JSON.stringify(Object.fromEntries(this.counts)));
+    } catch {
+      // storage full or refused: the counts stay for this page
+    }
+  }
+}
+
 export class ChatStore extends EventTarget {
-  constructor() {
+  constructor(userId = null) {
     super();
     this.chats = new Map();
     this.messages = new Map(); // chatId -> Map(id -> message)
     this.loadedChats = new Set();
     this.hasOlder = new Map();
     this.earlyAcks = new Map(); // acks of messages not seen yet
-    this.seenUnread = new Map(); // chatId -> the server's unread count when last looked at
+    // chatId -> the server's unread count when the user last looked at the chat
+    this.seenUnread = new SeenCounts(userId === null ? null : `wamulti.seen.${userId}`);
     this.openChatId = null;
     this.seq = 0;
     this.lowSeq = 0;
@@ -113,7 +145,7 @@ export class ChatStore extends EventTarget {
   /** Unread count shown for a chat: none for the open one, nor for what was already looked at. */
   unread(chat) {
     if (chat.id === this.openChatId) return 0;
-    return Math.max(0, (chat.unreadCount || 0) - (this.seenUnread.get(chat.id) || 0));
+    return Math.max(0, (chat.unreadCount || 0) - this.seenUnread.get(chat.id));
   }
 
   setOpen(chatId) {
@@ -139,7 +171,7 @@ export class ChatStore extends EventTarget {
         merged.lastMessage = { ...incoming, ack: mergeAck(old.lastMessage.ack, incoming.ack) };
       }
     }
-    const seen = this.seenUnread.get(chat.id) || 0;
+    const seen = this.seenUnread.get(chat.id);
     if (chat.id === this.openChatId || (merged.unreadCount || 0) < seen) this.seenUnread.set(chat.id, merged.unreadCount || 0);
     if (!old || toMillis(merged.timestamp) > toMillis(old.timestamp) || merged.lastMessage?.id !== old.lastMessage?.id) merged._rank = ++this.seq;
     this.chats.set(chat.id, merged);
