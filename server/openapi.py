@@ -28,7 +28,7 @@ from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from apispec.ext.marshmallow.common import resolve_schema_cls
-from marshmallow import Schema, fields
+from marshmallow import INCLUDE, Schema, fields
 from tornado.web import RequestHandler
 
 import server
@@ -176,6 +176,12 @@ def list_of(item: type[Schema]) -> type[Schema]:
 
 # -- the error shape ------------------------------------------------------------------
 class ErrorDetailSchema(Schema):
+    """Some errors carry details of their own (``ApiError(extra=...)``): a 409 about a WhatsApp
+    session adds its ``state``. So the object is open to keys beyond these."""
+
+    class Meta:
+        unknown = INCLUDE
+
     status = fields.Integer(required=True, metadata={"example": 422})
     code = fields.String(required=True, metadata={"example": "validation_failed"})
     message = fields.String(required=True, metadata={"example": "Validation failed."})
