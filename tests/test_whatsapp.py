@@ -66,6 +66,9 @@ async def test_two_users_link_chat_and_message_each_other(make_server, fakewa):
     assert [m["body"] for m in at_bob] == ["hi bob"] and at_bob[0]["fromMe"] is False
     await fakewa.read(BOB_PHONE, f"{ALICE_PHONE}@c.us")
     await wait_for(lambda: alice_sees_ack(3), message="read receipt")
+    listed = (await server.client.get(f"/api/whatsapp/chats/{alice['id']}", headers=bearer(alice_token))).json()["items"]
+    to_bob = next(c for c in listed if c["id"] == f"{BOB_PHONE}@c.us")
+    assert to_bob["lastMessage"]["id"] == message["id"] and to_bob["lastMessage"]["ack"] == 3
     rows = await messages(server, alice_token, alice["id"], f"{BOB_PHONE}@c.us")
     assert len([m for m in rows if m["id"] == message["id"]]) == 1  # acks never duplicate the row
 

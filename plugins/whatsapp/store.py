@@ -145,7 +145,9 @@ async def get_chat(db: Queries, user_id: int, chat_id: str) -> dict[str, Any] | 
         "SELECT wa_id, name, is_group, unread_count, timestamp, last_message FROM chats WHERE user_id = ? AND wa_id = ?",
         (user_id, chat_id),
     )
-    return _row_chat(row) if row else None
+    if row is None:
+        return None
+    return (await _with_current_acks(db, user_id, [_row_chat(row)]))[0]
 
 
 def _row_chat(row: dict[str, Any]) -> dict[str, Any]:
@@ -169,7 +171,22 @@ async def list_chats(db: Queries, user_id: int, limit: int, offset: int) -> tupl
         " WHERE user_id = ? ORDER BY timestamp DESC, id DESC LIMIT ? OFFSET ?",
         (user_id, limit, offset),
     )
-    return [_row_chat(r) for r in rows], int(total)
+    return await _with_current_acks(db, user_id, [_row_chat(r) for r in rows]), int(total)
+
+
+async def _with_current_acks(db: Queries, user_id: int, chats: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A chat row keeps a copy of its last message; its ack may have risen since, in ``messages``."""
+    ids = [c["lastMessage"]["id"] for c in chats if c["lastMessage"]]
+    if not ids:
+        return chats
+    marks = ", ".join("?" for _ in ids)
+    rows = await db.fetch_all(f"SELECT wa_id, ack FROM messages WHERE user_id = ? AND wa_id IN ({marks})", (user_id, *ids))
+    acks = {r["wa_id"]: int(r["ack"]) for r in rows}
+    for chat in chats:
+        last = chat["lastMessage"]
+        if last and last["id"] in acks:
+            last["ack"] = max(last["ack"], acks[last["id"]])
+    return chats
 
 
 async def list_messages(
