@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
-from clients import NotConnected, SessionLimitReached
+from clients import BrowserNotFound, NotConnected, SessionLimitReached
 from server import access, openapi
 from server.errors import ApiError, Conflict, Forbidden, NotFound, RateLimited, Unavailable
 from server.handlers import BaseHandler
@@ -27,6 +28,14 @@ from plugins.whatsapp.schemas import (
 from plugins.whatsapp.service import WhatsAppService
 
 USER_ID = r"(?P<user_id>[0-9]+)"
+
+log = logging.getLogger("wamulti.whatsapp")
+
+
+def no_browser(exc: BrowserNotFound) -> Unavailable:
+    """No Chromium on this machine: an operator's problem, said to the caller and in the log."""
+    log.error("cannot start a WhatsApp session: %s", exc)
+    return Unavailable(f"WhatsApp sessions cannot start on this server: {exc}")
 
 
 async def resolve_target(handler: Any, user: dict[str, Any], user_id: int) -> int:
@@ -76,7 +85,7 @@ class StartHandler(WhatsAppHandler):
         summary="Start a user's WhatsApp session",
         description="Launches the session's browser; follow its state with the status route or the websocket.",
         responses={202: SessionStatusSchema},
-        errors={403: "Another user's session (only admins may).", 404: "No such user.", 503: "The session limit is reached."},
+        errors={403: "Another user's session (only admins may).", 404: "No such user.", 503: "The session limit is reached, or no Chromium is installed."},
         tags=["whatsapp"],
     )
     async def post(self, user_id: str) -> None:
@@ -85,6 +94,8 @@ class StartHandler(WhatsAppHandler):
             await self.wa.manager.start(str(uid))
         except SessionLimitReached:
             raise Unavailable("The server runs as many WhatsApp sessions as it may; try again later.") from None
+        except BrowserNotFound as exc:
+            raise no_browser(exc) from None
         self.write_json(self.wa.status(uid), status=202)
 
 
@@ -187,7 +198,7 @@ class RestartHandler(WhatsAppHandler):
     @openapi.doc(
         summary="Restart the session's browser",
         responses={202: SessionStatusSchema},
-        errors={403: "Another user's session (only admins may).", 404: "No such user.", 503: "The session limit is reached."},
+        errors={403: "Another user's session (only admins may).", 404: "No such user.", 503: "The session limit is reached, or no Chromium is installed."},
         tags=["whatsapp"],
     )
     async def post(self, user_id: str) -> None:
@@ -196,6 +207,8 @@ class RestartHandler(WhatsAppHandler):
             await self.wa.manager.restart(str(uid))
         except SessionLimitReached:
             raise Unavailable("The server runs as many WhatsApp sessions as it may; try again later.") from None
+        except BrowserNotFound as exc:
+            raise no_browser(exc) from None
         self.write_json(self.wa.status(uid), status=202)
 
 
