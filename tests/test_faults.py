@@ -449,3 +449,13 @@ async def settled(server: Server, token: str, uid: int, quiet: float = 2.0, time
 async def _recorded_state(server: Server, uid: int, state: str) -> bool:
     row = await server.app.db.fetch_one("SELECT state FROM wa_sessions WHERE user_id = ?", (uid,))
     return row is not None and row["state"] == state
+
+
+async def test_a_missing_chromium_is_a_503_that_says_what_to_do(make_server, fakewa):
+    server = await make_server(whatsapp={"url": fakewa.url, "chromium": "/nonexistent/chromium"})
+    token, user = await server.register("nobrowser")
+    for route in ("start", "restart"):
+        error = assert_error(await server.client.post(f"/api/whatsapp/{route}/{user['id']}", headers=bearer(token)), 503, "unavailable")
+        assert "Chromium not found" in error["message"] and "whatsapp.chromium" in error["message"]
+    status = (await server.client.get(f"/api/whatsapp/status/{user['id']}", headers=bearer(token))).json()
+    assert status["state"] == "STOPPED"
