@@ -138,6 +138,10 @@ class BaseHandler(RequestHandler):
             if level == "admin" and self.current_user["role"] != "admin":
                 raise ApiError(403, "Administrators only.")
 
+    def allowed_methods(self) -> list[str]:
+        """The methods this handler serves (for the Allow header of a 405, as RFC 9110 asks)."""
+        return [m.upper() for m in access.HTTP_METHODS if access.level_of(getattr(self, m, None)) or m == "options"]
+
     def data_received(self, chunk: bytes) -> None:
         self._body_size += len(chunk)
         if self._body_size > self.config.server.max_body_bytes:
@@ -220,6 +224,8 @@ class BaseHandler(RequestHandler):
             body = error_body(exc.status_code, exc.log_message if exc.status_code < 500 and exc.log_message else None)
         else:
             body = error_body(status_code)
+        if status_code == 405:  # also for methods Tornado refuses itself (TRACE), before prepare()
+            self.set_header("Allow", ", ".join(self.allowed_methods()))
         self.set_header("Content-Type", "application/json; charset=UTF-8")
         self.finish(json.dumps(body, ensure_ascii=False))
 
