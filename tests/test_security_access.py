@@ -256,8 +256,8 @@ async def request_for(world: World, row: Row, caller: str) -> tuple[str, dict[st
     return path, (bearer(as_token) if as_token else {}), body, subject
 
 
-async def call_websocket(world: World, path: str, headers: dict[str, str]) -> tuple[int, str]:
-    """Open /ws like a browser would: (101, the hello frame) or (the refusal's status, its body)."""
+async def call_websocket(world: World, path: str, headers: dict[str, str]) -> tuple[int, str, str]:
+    """Open /ws: (101, the hello frame, "") or (the refusal's status, its body, its WWW-Authenticate)."""
     from tornado.httpclient import HTTPRequest
     from tornado.websocket import websocket_connect
 
@@ -265,12 +265,12 @@ async def call_websocket(world: World, path: str, headers: dict[str, str]) -> tu
     try:
         client = Client(await websocket_connect(HTTPRequest(url, headers=headers)))
     except HTTPClientError as exc:
-        return exc.code, exc.response.body.decode()
+        return exc.code, exc.response.body.decode(), exc.response.headers.get("WWW-Authenticate", "")
     try:
         hello = await client.next_of("hello")
     finally:
         client.close()
-    return 101, json.dumps(hello)
+    return 101, json.dumps(hello), ""
 
 
 async def check_row(world: World, key: tuple[str, str], row: Row, caller: str, problems: list[str]) -> None:
@@ -282,8 +282,7 @@ async def check_row(world: World, key: tuple[str, str], row: Row, caller: str, p
     before = await world.snapshot() if denied else None
     alice_session = world.server.app.state["whatsapp"].status(world.users["alice"]["id"])
     if path.startswith("/ws"):
-        status, text = await call_websocket(world, path, headers)
-        www_authenticate = "Bearer"  # the upgrade's refusal is read from the body
+        status, text, www_authenticate = await call_websocket(world, path, headers)
     else:
         response = await world.server.client.request(method, path, headers=headers, json=body)
         status, text = response.status_code, response.text
@@ -444,6 +443,34 @@ async def test_the_cors_preflight_of_every_route_changes_nothing_and_allows_no_s
         assert response.status_code == 204 and response.content == b"", f"OPTIONS {path}: {response.status_code}"
         assert "Access-Control-Allow-Origin" not in response.headers, f"OPTIONS {path} allowed an unknown origin"
         assert await world.snapshot() == before, f"OPTIONS {path} changed a row"
+
+
+async def test_every_method_outside_the_table_is_405_for_everyone_and_names_the_allowed_ones(make_server):
+    server = await make_server(whatsapp=SESSION)
+    world = await make_world(server)
+    allowed: dict[str, set[str]] = {}
+    for method, pattern in TABLE:
+        allowed.setdefault(pattern, set()).add(method)
+    problems = []
+    for pattern, methods in allowed.items():
+        if pattern == r"/ws":
+            continue  # a websocket handler: the /ws row covers it
+        row = TABLE[(min(methods), pattern)]
+        for other in sorted({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "TRACE"} - methods):
+            for caller in ("anonymous", "admin"):
+                path, headers, _, _ = await request_for(world, row, "same" if row.names_user and caller != "anonymous" else caller)
+                if caller == "admin":
+                    headers = bearer(world.tokens["admin"])
+                before = await world.snapshot()
+                response = await server.client.request(other, path, headers=headers)
+                allow = {m.strip() for m in response.headers.get("Allow", "").split(",") if m.strip()}
+                if response.status_code != 405 or allow != methods | {"OPTIONS"}:
+                    problems.append(f"{caller} {other} {path}: {response.status_code}, Allow {sorted(allow)}")
+                elif other != "HEAD" and response.json()["error"]["code"] != "method_not_allowed":
+                    problems.append(f"{caller} {other} {path}: {response.text[:200]}")
+                if await world.snapshot() != before:
+                    problems.append(f"{caller} {other} {path}: a row changed")
+    assert not problems, "\n".join(problems)
 
 
 @pytest.fixture
