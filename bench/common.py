@@ -199,16 +199,31 @@ def _stat(pid: int) -> tuple[str, int, int] | None:
     return fields[0].decode(), int(fields[1]), int(fields[2])
 
 
-def pss_kb(pid: int) -> int:
-    """Proportional set size of a process in kB, from /proc/<pid>/smaps_rollup (0 when gone)."""
+def memory_kb(pid: int) -> dict[str, int]:
+    """PSS and USS (private clean + dirty) of a process in kB, from /proc/<pid>/smaps_rollup
+    (zeros when it is gone). PSS shares each page among every process mapping it, on the whole
+    machine; USS counts only the pages no other process maps."""
+    out = {"pss": 0, "uss": 0}
     try:
         with open(f"/proc/{pid}/smaps_rollup", "rb") as handle:
             for line in handle:
                 if line.startswith(b"Pss:"):
-                    return int(line.split()[1])
+                    out["pss"] = int(line.split()[1])
+                elif line.startswith((b"Private_Clean:", b"Private_Dirty:")):
+                    out["uss"] += int(line.split()[1])
     except OSError:
         pass
-    return 0
+    return out
+
+
+def pss_kb(pid: int) -> int:
+    """Proportional set size of a process in kB (0 when it is gone)."""
+    return memory_kb(pid)["pss"]
+
+
+def chromium_processes() -> list[int]:
+    """Every Chromium process on the machine (ours and anybody else's)."""
+    return [pid for pid in _pids() if b"chromium" in _cmdline(pid).split(b"\0", 1)[0]]
 
 
 def processes_with_arg(arg: str) -> dict[int, tuple[int, int]]:

@@ -296,7 +296,7 @@ class CpuMeter:
     def read(self) -> dict[str, float]:
         """Fractions of one core: ``client`` (this process) and each group (its processes summed)."""
         wall = max(time.perf_counter() - self.wall, 1e-9)
-        out = {"client": round((time.process_time() - self.own) / wall, 3),
+        out = {"seconds": round(wall, 3), "client": round((time.process_time() - self.own) / wall, 3),
                "client_waited": round((run_delay_seconds(os.getpid()) - self.own_delay) / wall, 3)}
         for name, pids in self.groups.items():
             used = sum(process_cpu_seconds(pid) - self.start[pid] for pid in pids)

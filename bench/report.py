@@ -14,6 +14,9 @@ def _num(value: Any, digits: int = 1) -> str:
     return str(value)
 
 
+DISTURBED = 0.2  # share of a round a server may wait for its core before its req/s is suspect
+
+
 def _pct(value: Any) -> str:
     return "–" if value is None else f"{value:.0%}"
 
@@ -50,10 +53,16 @@ def markdown(report: dict[str, Any]) -> str:
                       "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
             for r in fig["results"]:
                 cpu, us, waited = r["server_cpu"], r["server_cpu_us_per_request"], r.get("server_waited", {})
+                disturbed = max(waited.values(), default=0) > DISTURBED
+                ratio = f"**{r['ratio']:.2f}**" + (" (disturbed)" if disturbed else "")
                 lines.append(f"| `{r['endpoint']}` | {r['database']} | {_num(r['wamulti_rps'], 0)} | "
-                             f"{_num(r['bare_rps'], 0)} | **{r['ratio']:.2f}** | {_num(us['wamulti'], 0)} / "
+                             f"{_num(r['bare_rps'], 0)} | {ratio} | {_num(us['wamulti'], 0)} / "
                              f"{_num(us['bare'], 0)} | {r['cpu_ratio']:.2f} | {_pct(cpu['wamulti'])} / {_pct(cpu['bare'])} | "
                              f"{_pct(waited.get('wamulti'))} / {_pct(waited.get('bare'))} |")
+            if any(max(r.get("server_waited", {}).values(), default=0) > DISTURBED for r in fig["results"]):
+                lines += ["", f"(disturbed): a server waited more than {DISTURBED:.0%} of the rounds for a CPU that other "
+                              "work on the machine held, so that req/s ratio says more about the machine than about "
+                              "wamulti; the CPU ratio still holds."]
             lines += ["", f"How: {fig.get('how', '')}", ""]
 
     if "health" in figs:
@@ -79,14 +88,15 @@ def markdown(report: dict[str, Any]) -> str:
         lines += ["## 3. Websocket fan-out", "", *_failed(fig)]
         if fig.get("results"):
             lines += ["| sockets | events/s | p50 ms | p99 ms | burst p50 ms | burst p99 ms | sockets closed "
-                      "| burst: server busy / waited | burst: client busy |",
-                      "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+                      "| burst: server CPU µs per `message` frame | burst: server busy / waited | burst: client busy |",
+                      "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
             for r in fig["results"]:
                 lat, burst = r["latency"], r["burst"]
                 cpu = burst.get("cpu", {})
                 lines.append(f"| {_num(r['sockets'])} | {_num(burst['events_per_second'], 0)} | "
                              f"{_num(lat['p50_ms'], 1)} | {_num(lat['p99_ms'], 1)} | {_num(burst['p50_ms'], 1)} | "
                              f"{_num(burst['p99_ms'], 1)} | {_num(r['closed'])} | "
+                             f"{_num(burst.get('server_cpu_us_per_message_frame'), 0)} | "
                              f"{_pct(cpu.get('server'))} / {_pct(cpu.get('server_waited'))} | {_pct(cpu.get('client'))} |")
             lines += ["", f"How: {fig.get('how', '')}", ""]
 
@@ -94,13 +104,14 @@ def markdown(report: dict[str, Any]) -> str:
         fig = figs["sessions"]
         lines += ["## 4. WhatsApp sessions", "", *_failed(fig)]
         if fig.get("results"):
-            lines += ["| sessions asked | showing a QR | PSS per session MB | start→QR p50 s | start→QR p99 s | browser processes per session |",
-                      "|---:|---:|---:|---:|---:|---:|"]
+            lines += ["| sessions asked | showing a QR | PSS per session MB | USS per session MB | start→QR p50 s "
+                      "| start→QR p99 s | browser processes per session | other Chromium processes on the machine |",
+                      "|---:|---:|---:|---:|---:|---:|---:|---:|"]
             for r in fig["results"]:
                 q = r["start_to_qr"]
-                lines.append(f"| {_num(r['sessions'])} | {_num(r['with_qr'])} | {_num(r['pss_mb_per_session'], 1)} | "
-                             f"{_num(q.get('p50_s'), 2)} | {_num(q.get('p99_s'), 2)} | "
-                             f"{_num(r.get('processes_per_session'), 1)} |")
+                lines.append(f"| {_num(r['sessions'])} | {_num(r['with_qr'])} | **{_num(r['pss_mb_per_session'], 1)}** | "
+                             f"{_num(r.get('uss_mb_per_session'), 1)} | {_num(q.get('p50_s'), 2)} | {_num(q.get('p99_s'), 2)} | "
+                             f"{_num(r.get('processes_per_session'), 1)} | {_num(r.get('other_chromium_processes'))} |")
             total = fig.get("start_to_qr_all", {})
             lines += ["", f"Start→QR over every session started: p50 {_num(total.get('p50_s'), 2)} s, "
                           f"p99 {_num(total.get('p99_s'), 2)} s ({_num(total.get('samples'))} sessions).", "",

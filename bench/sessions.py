@@ -11,7 +11,7 @@ from typing import Any
 from tornado.websocket import WebSocketClientConnection, websocket_connect
 
 from bench.common import (
-    HOST, Context, bearer, browser_processes, describe_error, pss_kb, register, start_simulator, start_wamulti,
+    HOST, Context, bearer, browser_processes, chromium_processes, describe_error, memory_kb, pss_kb, register, start_simulator, start_wamulti,
 )
 from bench.load import HttpConnection, percentile
 
@@ -25,7 +25,9 @@ HOW = (
     "{settle:g} s after the last QR of a step, the PSS (`/proc/<pid>/smaps_rollup`) of every process of each "
     "session's browser is summed: the processes whose command line holds `--user-data-dir=<data>/sessions/<user "
     "id>`, their process groups and descendants. Memory per session is the mean of those sums; PSS splits pages "
-    "shared between browsers among them, so it falls as sessions are added."
+    "shared between browsers among them, so it falls as sessions are added, and also when other Chromium "
+    "processes run on the machine (their count is reported). USS (private pages only) is reported beside it: it "
+    "does not depend on other processes."
 )
 
 
@@ -75,19 +77,25 @@ async def _start(port: int, user: dict[str, Any], deadline: float) -> dict[str, 
 
 
 def _memory(profiles: list[Any]) -> dict[str, Any]:
-    per_session, counts = [], []
+    per_session, private, counts, ours = [], [], [], set()
     for profile in profiles:
         pids = browser_processes(profile)
         if pids:
-            per_session.append(sum(pss_kb(pid) for pid in pids) / 1024)
+            usage = [memory_kb(pid) for pid in pids]
+            per_session.append(sum(u["pss"] for u in usage) / 1024)
+            private.append(sum(u["uss"] for u in usage) / 1024)
             counts.append(len(pids))
+            ours.update(pids)
     return {
         "with_browser": len(per_session),
         "pss_mb_per_session": round(sum(per_session) / len(per_session), 1) if per_session else None,
         "pss_mb_min": round(min(per_session), 1) if per_session else None,
         "pss_mb_max": round(max(per_session), 1) if per_session else None,
         "pss_mb_total": round(sum(per_session), 1),
+        "uss_mb_per_session": round(sum(private) / len(private), 1) if private else None,
         "processes_per_session": round(sum(counts) / len(counts), 1) if counts else None,
+        # PSS splits shared pages with every Chromium on the machine, not only ours.
+        "other_chromium_processes": len(set(chromium_processes()) - ours),
     }
 
 

@@ -103,6 +103,7 @@ def test_quick_bench_measures_every_figure_with_sane_values(tmp_path: Path) -> N
     step = sessions["results"][0]
     assert step["sessions"] == 1 and step["with_qr"] == 1, step
     assert positive(step["pss_mb_per_session"]) and step["pss_mb_per_session"] < 4096, step
+    assert positive(step["uss_mb_per_session"]) and step["uss_mb_per_session"] <= step["pss_mb_per_session"], step
     assert step["processes_per_session"] >= 1, step
     check_distribution(sessions["start_to_qr_all"], "s", "start to QR")
 
