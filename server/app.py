@@ -4,6 +4,7 @@ No module-level state: tests build as many apps as they like.
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
@@ -24,6 +25,8 @@ from server.handlers import BaseHandler, NotFoundHandler, access_log, hard_body_
 from server.plugins import BUILTINS, call_hook, make_plugin_manager
 
 log = logging.getLogger("wamulti")
+
+SHUTDOWN_GRACE = 10.0  # seconds requests in flight get to finish at shutdown
 
 
 def build_app(
@@ -151,7 +154,11 @@ class WamultiApp:
         """Stop accepting, run shutdown hooks (closing every browser), close the database."""
         if self.http_server is not None:
             self.http_server.stop()
-            await self.http_server.close_all_connections()
+            try:
+                # Waits for requests in flight; one stuck forever must not keep the server up.
+                await asyncio.wait_for(self.http_server.close_all_connections(), SHUTDOWN_GRACE)
+            except asyncio.TimeoutError:
+                log.warning("requests still running after %.0f s; stopping anyway", SHUTDOWN_GRACE)
             self.http_server = None
         if self.tornado_app is not None:
             await call_hook(self.plugins, "shutdown", app=self)

@@ -109,11 +109,17 @@ class MySQLDatabase(Database):
         except Exception as exc:  # noqa: BLE001 - every driver error means the same here
             raise DatabaseUnavailable(f"cannot connect to MySQL at {self._info['host']}:{self._info['port']}: {exc}") from None
 
-    async def close(self) -> None:
+    async def close(self, grace: float = 5.0) -> None:
+        """Close the pool; connections still in use after ``grace`` seconds are cut."""
         if self._pool is not None:
-            self._pool.close()
-            await self._pool.wait_closed()
-            self._pool = None
+            pool, self._pool = self._pool, None
+            pool.close()
+            try:
+                await asyncio.wait_for(pool.wait_closed(), grace)
+            except asyncio.TimeoutError:
+                pool.terminate()
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(pool.wait_closed(), grace)
 
     @contextlib.asynccontextmanager
     async def _acquire(self) -> AsyncIterator[aiomysql.Connection]:
