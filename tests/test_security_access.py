@@ -1,8 +1,9 @@
 """Who may call what: every route and websocket command of every plugin, for every kind of caller.
 
-The table below is the access contract of API.md written out. ``test_the_table_covers_every_route``
-fails when a route, a method or a websocket command is added without a row here, so a new
-endpoint cannot ship without someone deciding who may call it.
+The table below is the access contract of API.md written out.
+``test_the_table_covers_every_route_method_and_websocket_command`` fails when a route, a method or
+a websocket command is added without a row here, so a new endpoint cannot ship without someone
+deciding who may call it.
 
 Callers:
 - ``anonymous``: no token;
@@ -22,7 +23,7 @@ import asyncio
 import json
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable
+from typing import Any
 
 import pytest
 from tornado.httpclient import HTTPClientError
