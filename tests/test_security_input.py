@@ -431,8 +431,6 @@ async def test_huge_and_odd_numbers_are_refused_or_stored_exactly(server, admin)
     check.done()
 
 
-@pytest.mark.xfail(strict=True, reason="plugins/whatsapp/phone.py parse_before: int(float('1e309')) raises "
-                   "OverflowError (uncaught: 500), and SQLite cannot bind 1e30 (500); reported, owned by the whatsapp plugin")
 async def test_before_past_any_timestamp_is_refused(server):
     token, user = await server.register("before")
     check = Check(server)

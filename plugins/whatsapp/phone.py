@@ -1,11 +1,13 @@
 """Phone numbers and chat ids as WhatsApp writes them."""
 from __future__ import annotations
 
+import math
 import re
 from datetime import datetime, timezone
 
 _CHAT_ID = re.compile(r"^(?:\d{5,20}@c\.us|[0-9-]{5,64}@g\.us|\d{5,20}@lid|status@broadcast)$")
 _PHONE = re.compile(r"^\+?[0-9 ]+$")
+MAX_TIMESTAMP = 253402300799  # 9999-12-31T23:59:59Z, the last second ISO 8601 can write
 
 
 def normalise_chat_id(value: str) -> str:
@@ -31,9 +33,13 @@ def parse_before(value: str | None) -> int | None:
     if value is None or value == "":
         return None
     try:
-        return int(float(value))
+        number = float(value)
     except ValueError:
-        pass
+        number = None
+    if number is not None:
+        if not math.isfinite(number) or not 0 <= number <= MAX_TIMESTAMP:
+            raise ValueError(f"Unix seconds run from 0 to {MAX_TIMESTAMP}.")
+        return int(number)
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
