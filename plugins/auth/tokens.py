@@ -5,6 +5,7 @@ import logging
 import os
 import secrets
 import time
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,8 @@ import jwt
 log = logging.getLogger("wamulti.security")
 
 ALGORITHM = "HS256"
+LEEWAY = 5
+CACHE_SIZE = 10_000
 SECRET_FILE = "jwt_secret"
 
 
@@ -42,6 +45,9 @@ class TokenService:
     def __init__(self, secret: str, ttl_seconds: int) -> None:
         self._secret = secret
         self.ttl_seconds = ttl_seconds
+        # Tokens whose signature was verified, with their claims: a client sends the same token
+        # on every request, and verifying it again costs more than the rest of a small request.
+        self._verified: OrderedDict[str, dict[str, Any]] = OrderedDict()
 
     def issue(self, user: dict[str, Any]) -> str:
         now = int(time.time())
@@ -57,13 +63,28 @@ class TokenService:
 
     def decode(self, token: str) -> dict[str, Any]:
         """The claims of a valid token; InvalidToken otherwise (alg none and others refused)."""
+        claims = self._verified.get(token)
+        if claims is not None:
+            now = time.time()
+            if claims["exp"] <= now - LEEWAY:
+                del self._verified[token]
+                raise InvalidToken("The token has expired.")
+            self._verified.move_to_end(token)
+            return dict(claims)
+        claims = self._decode(token)
+        self._verified[token] = dict(claims)
+        if len(self._verified) > CACHE_SIZE:
+            self._verified.popitem(last=False)
+        return claims
+
+    def _decode(self, token: str) -> dict[str, Any]:
         try:
             claims = jwt.decode(
                 token,
                 self._secret,
                 algorithms=[ALGORITHM],
                 options={"require": ["sub", "exp", "iat"]},
-                leeway=5,
+                leeway=LEEWAY,
             )
         except jwt.ExpiredSignatureError:
             raise InvalidToken("The token has expired.") from None
