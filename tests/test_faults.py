@@ -330,13 +330,12 @@ async def test_a_server_killed_with_sigkill_restores_its_sessions_and_loses_no_m
         await first.kill()
         # The browsers were the server's children in their own process groups: they outlive it.
         orphans = {pid for profile in profiles for pid in profile_processes(profile)}
-        downtime: dict[str, list[str]] = {}
+        delivered: dict[tuple[int, str], list[str]] = {}
         for token, uid, phone in linked:
             for n in range(6):
-                sender = f"7999000083{n % 3}"
-                msg = await fakewa.incoming(phone, sender, f"while the server was dead {n}")
-                downtime.setdefault(f"{sender}@c.us", []).append(msg["id"]["_serialized"])
-                downtime[f"{sender}@c.us"].sort()
+                chat_id = f"7999000083{n % 3}@c.us"
+                msg = await fakewa.incoming(phone, chat_id.split("@")[0], f"while the server was dead {n}")
+                delivered.setdefault((uid, chat_id), []).append(msg["id"]["_serialized"])
         await second.start()
         for token, uid, phone in linked:
             seen: list[str] = []
@@ -344,10 +343,7 @@ async def test_a_server_killed_with_sigkill_restores_its_sessions_and_loses_no_m
             assert "QR" not in seen and restored["phone"] == phone
         for token, uid, phone in linked:
             for chat_id in {f"7999000083{n}@c.us" for n in range(3)}:
-                wanted = sorted(
-                    m["id"]["_serialized"] for m in await fakewa.messages(phone)
-                    if m["chatId"] == chat_id and m["body"].startswith("while the server was dead")
-                )
+                wanted = sorted(delivered[(uid, chat_id)])
                 assert len(wanted) == 2
                 got = await wait_for(
                     lambda: _listed(second, (token, uid, phone), chat_id, len(wanted)), timeout=20,
@@ -459,3 +455,16 @@ async def test_a_missing_chromium_is_a_503_that_says_what_to_do(make_server, fak
         assert "Chromium not found" in error["message"] and "whatsapp.chromium" in error["message"]
     status = (await server.client.get(f"/api/whatsapp/status/{user['id']}", headers=bearer(token))).json()
     assert status["state"] == "STOPPED"
+
+
+async def test_closing_the_database_never_waits_forever_for_a_connection_in_use():
+    from server.db import open_database
+    from tests.conftest import mysql_database
+
+    with mysql_database() as url:
+        db = open_database(url, connect_timeout=2)
+        await db.connect()
+        held = await db._pool.acquire()  # a connection never given back, as by a stuck request
+        started = time.monotonic()
+        await asyncio.wait_for(db.close(), 15)
+        assert time.monotonic() - started < 8 and held.closed
