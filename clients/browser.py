@@ -18,6 +18,7 @@ import os
 import re
 import shutil
 import signal
+import sys
 import time
 from pathlib import Path
 from typing import Iterable
@@ -174,6 +175,18 @@ async def clear_stale_lock(profile: Path) -> None:
             (profile / name).unlink()
 
 
+def die_with_parent(command: list[str]) -> list[str]:
+    """Prefix ``command`` so the browser is killed when its parent dies, even by SIGKILL.
+
+    A browser that outlives a killed server keeps its page online: WhatsApp then delivers
+    messages to it that nobody stores, and a later sync brings back only the newest of them.
+    ``setpriv --pdeathsig KILL`` (util-linux, on every Debian) sets the death signal and execs,
+    so the pid stays the browser's. Without setpriv the command runs as it is.
+    """
+    setpriv = shutil.which("setpriv") if sys.platform.startswith("linux") else None
+    return [setpriv, "--pdeathsig", "KILL", "--", *command] if setpriv else command
+
+
 class BrowserProcess:
     """One running Chromium (its own process group) and pyppeteer's connection to it."""
 
@@ -195,8 +208,8 @@ class BrowserProcess:
         with contextlib.suppress(FileNotFoundError):
             port_file.unlink()
         proc = await asyncio.create_subprocess_exec(
-            executable, *args, stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.PIPE, start_new_session=True)
+            *die_with_parent([executable, *args]), stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE, start_new_session=True)
         self = cls(proc, profile)
         try:
             endpoint = await self._endpoint(port_file, timeout)
