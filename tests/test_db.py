@@ -123,3 +123,43 @@ def test_urls_parse_and_redact():
     assert "p%40ss" not in redact_url("mysql://bob:p%40ss@db.local:3307/app")
     with pytest.raises(ValueError):
         parse_url("postgres://x/y")
+
+
+async def test_a_deadlock_victim_is_our_error_and_is_retried_on_mysql():
+    """Two transactions lock two rows in opposite orders: MySQL kills one, which runs again."""
+    import asyncio
+
+    from server.db import Deadlock, retry_deadlocks
+    from tests.conftest import mysql_database
+
+    with mysql_database() as url:
+        db = open_database(url)
+        await db.connect()
+        try:
+            await migrate(db, [("core", CORE_SQL / "mysql")])
+            first, second = await _user(db, "one"), await _user(db, "two")
+            both_locked_one = asyncio.Barrier(2)
+            attempts: list[str] = []
+            victims: list[str] = []
+
+            async def cross(name: str, a: int, b: int) -> None:
+                async def attempt() -> None:
+                    attempts.append(name)
+                    try:
+                        async with db.transaction() as tx:
+                            await tx.execute("UPDATE users SET points = points + 1 WHERE id = ?", (a,))
+                            if attempts.count(name) == 1:
+                                await both_locked_one.wait()
+                            await tx.execute("UPDATE users SET points = points + 1 WHERE id = ?", (b,))
+                    except Deadlock:
+                        victims.append(name)
+                        raise
+
+                await retry_deadlocks(attempt)
+
+            await asyncio.wait_for(asyncio.gather(cross("a", first, second), cross("b", second, first)), 60)
+            assert len(victims) == 1 and len(attempts) == 3
+            points = [r["points"] for r in await db.fetch_all("SELECT points FROM users ORDER BY id")]
+            assert points == [2, 2]  # both transactions counted once, the victim's first try not at all
+        finally:
+            await db.close()

@@ -10,7 +10,7 @@ import json
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
-from server.db import Queries
+from server.db import Queries, retry_deadlocks
 from server.timeutil import iso, now_db
 
 
@@ -131,11 +131,17 @@ async def save_sync(
             f"SELECT wa_id FROM messages WHERE user_id = ? AND wa_id IN ({marks})", (user_id, *chunk)
         )
         known.update(r["wa_id"] for r in rows)
-    async with db.transaction() as tx:
-        for chat in chats:
-            await save_chat(tx, user_id, chat)
-        for msg in messages:
-            await save_message(tx, user_id, msg)
+    chats = list(chats)
+
+    async def store_all() -> None:
+        async with db.transaction() as tx:
+            for chat in chats:
+                await save_chat(tx, user_id, chat)
+            for msg in messages:
+                await save_message(tx, user_id, msg)
+
+    # Live events upsert the same rows at the same time; MySQL may pick this one as a deadlock victim.
+    await retry_deadlocks(store_all)
     fresh = [m for m in messages if m["id"] not in known]
     return sorted(fresh, key=lambda m: int(m.get("timestamp") or 0))
 

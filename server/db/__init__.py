@@ -7,7 +7,9 @@ back as plain dicts. Dialect-specific SQL lives in migrations, plus
 from __future__ import annotations
 
 import abc
+import asyncio
 import contextlib
+import random
 from dataclasses import dataclass
 from typing import Any, AsyncIterator, Sequence
 from urllib.parse import unquote, urlparse
@@ -21,6 +23,28 @@ class DatabaseError(Exception):
 
 class DatabaseUnavailable(DatabaseError):
     """The database does not answer (stopped, unreachable, too busy)."""
+
+
+class Deadlock(DatabaseUnavailable):
+    """The database picked this statement's transaction as a deadlock victim (MySQL 1213).
+
+    Nothing was changed and trying again is safe: single statements are retried by the
+    backend; a transaction is retried by its caller (see :func:`retry_deadlocks`).
+    """
+
+
+DEADLOCK_RETRIES = 3
+
+
+async def retry_deadlocks(attempt: Any, retries: int = DEADLOCK_RETRIES) -> Any:
+    """Await ``attempt()`` again when it was a deadlock victim, a few times, after a short random pause."""
+    for remaining in range(retries, -1, -1):
+        try:
+            return await attempt()
+        except Deadlock:
+            if not remaining:
+                raise
+            await asyncio.sleep(random.uniform(0.005, 0.05))
 
 
 class IntegrityError(DatabaseError):

@@ -8,10 +8,13 @@ from typing import Any, AsyncIterator
 import aiomysql
 import pymysql
 
-from server.db import Database, DatabaseUnavailable, IntegrityError, Params, Queries, Result
+from server.db import Database, DatabaseUnavailable, Deadlock, IntegrityError, Params, Queries, Result, retry_deadlocks
 
 # Client error codes that mean "the server is gone", not "the query is wrong".
 _GONE = {2002, 2003, 2005, 2006, 2013, 2014, 2045, 2055, 1040, 1053, 1205}
+
+
+_DEADLOCK = 1213
 
 
 def _adapt(sql: str) -> str:
@@ -24,6 +27,8 @@ def _translate(exc: Exception) -> Exception:
         return IntegrityError(str(exc.args[1] if len(exc.args) > 1 else exc))
     if isinstance(exc, (pymysql.err.OperationalError, pymysql.err.InterfaceError)):
         code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else None
+        if code == _DEADLOCK:
+            return Deadlock("deadlock; the statement may be retried")
         if code is None or code in _GONE:
             return DatabaseUnavailable("the database does not answer")
     if isinstance(exc, (ConnectionError, OSError, TimeoutError)):
@@ -152,12 +157,19 @@ class MySQLDatabase(Database):
             self._pool.release(conn)
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
-        async with self._acquire() as conn:
-            return await _Conn(conn, self._timeout).fetch_all(sql, params)
+        async def attempt() -> list[dict[str, Any]]:
+            async with self._acquire() as conn:
+                return await _Conn(conn, self._timeout).fetch_all(sql, params)
+
+        return await retry_deadlocks(attempt)
 
     async def execute(self, sql: str, params: Params = ()) -> Result:
-        async with self._acquire() as conn:
-            return await _Conn(conn, self._timeout).execute(sql, params)
+        # A single autocommitted statement that lost a deadlock changed nothing: run it again.
+        async def attempt() -> Result:
+            async with self._acquire() as conn:
+                return await _Conn(conn, self._timeout).execute(sql, params)
+
+        return await retry_deadlocks(attempt)
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Queries]:
