@@ -28,6 +28,8 @@ from plugins.whatsapp.schemas import (
 from plugins.whatsapp.service import WhatsAppService
 
 USER_ID = r"(?P<user_id>[0-9]+)"
+OTHER_USER_ERRORS = {403: "Another user's session (only admins may).", 404: "No such user."}
+LAUNCH_ERRORS = {**OTHER_USER_ERRORS, 503: "The session limit is reached, or no Chromium is installed."}
 
 log = logging.getLogger("wamulti.whatsapp")
 
@@ -78,6 +80,15 @@ class WhatsAppHandler(BaseHandler):
         self.wa.manager.touch(str(uid))  # any use of the session keeps it from the idle timeout
         return uid
 
+    async def launch(self, action: Any, uid: int) -> None:
+        """Start or restart a session: 503 when the limit is reached or no browser is installed."""
+        try:
+            await action(str(uid))
+        except SessionLimitReached:
+            raise Unavailable("The server runs as many WhatsApp sessions as it may; try again later.") from None
+        except BrowserNotFound as exc:
+            raise no_browser(exc) from None
+
 
 class StartHandler(WhatsAppHandler):
     @access.user
@@ -85,23 +96,18 @@ class StartHandler(WhatsAppHandler):
         summary="Start a user's WhatsApp session",
         description="Launches the session's browser; follow its state with the status route or the websocket.",
         responses={202: SessionStatusSchema},
-        errors={403: "Another user's session (only admins may).", 404: "No such user.", 503: "The session limit is reached, or no Chromium is installed."},
+        errors=LAUNCH_ERRORS,
         tags=["whatsapp"],
     )
     async def post(self, user_id: str) -> None:
         uid = await self.target(user_id)
-        try:
-            await self.wa.manager.start(str(uid))
-        except SessionLimitReached:
-            raise Unavailable("The server runs as many WhatsApp sessions as it may; try again later.") from None
-        except BrowserNotFound as exc:
-            raise no_browser(exc) from None
+        await self.launch(self.wa.manager.start, uid)
         self.write_json(self.wa.status(uid), status=202)
 
 
 class StatusHandler(WhatsAppHandler):
     @access.user
-    @openapi.doc(summary="A session's status", responses={200: SessionStatusSchema}, errors={403: "Another user's session (only admins may).", 404: "No such user."}, tags=["whatsapp"])
+    @openapi.doc(summary="A session's status", responses={200: SessionStatusSchema}, errors=OTHER_USER_ERRORS, tags=["whatsapp"])
     async def get(self, user_id: str) -> None:
         self.write_json(self.wa.status(await self.target(user_id)))
 
@@ -113,7 +119,7 @@ class QrHandler(WhatsAppHandler):
         description="JSON with the payload and a PNG data URL, or the PNG itself with `?format=png`.",
         query=QrQuerySchema,
         responses={200: [QrSchema, openapi.Response(schema={"type": "string", "format": "binary"}, media_type="image/png")]},
-        errors={403: "Another user's session (only admins may).", 404: "No such user.", 409: "The session is not showing a QR code."},
+        errors={**OTHER_USER_ERRORS, 409: "The session is not showing a QR code."},
         tags=["whatsapp"],
     )
     async def get(self, user_id: str) -> None:
@@ -137,7 +143,7 @@ class SendHandler(WhatsAppHandler):
         summary="Send a text message",
         body=SendSchema,
         responses={201: MessageSchema},
-        errors={403: "Another user's session (only admins may).", 404: "No such user.",
+        errors={**OTHER_USER_ERRORS,
                 409: "The session is not connected.", 429: "Over the session's send rate (see Retry-After)."},
         tags=["whatsapp"],
     )
@@ -154,7 +160,7 @@ class ChatsHandler(WhatsAppHandler):
         description="Served from the database: works while the session is stopped.",
         query=ChatsQuerySchema,
         responses={200: openapi.list_of(ChatSchema)},
-        errors={403: "Another user's session (only admins may).", 404: "No such user."},
+        errors=OTHER_USER_ERRORS,
         tags=["whatsapp"],
     )
     async def get(self, user_id: str) -> None:
@@ -170,7 +176,7 @@ class MessagesHandler(WhatsAppHandler):
         summary="A chat's messages, newest first",
         query=MessagesQuerySchema,
         responses={200: openapi.list_of(MessageSchema)},
-        errors={403: "Another user's session (only admins may).", 404: "No such user."},
+        errors=OTHER_USER_ERRORS,
         tags=["whatsapp"],
     )
     async def get(self, user_id: str, chat_id: str) -> None:
@@ -186,7 +192,7 @@ class MessagesHandler(WhatsAppHandler):
 
 class DisconnectHandler(WhatsAppHandler):
     @access.user
-    @openapi.doc(summary="Stop the session, keeping its login", responses={200: SessionStatusSchema}, errors={403: "Another user's session (only admins may).", 404: "No such user."}, tags=["whatsapp"])
+    @openapi.doc(summary="Stop the session, keeping its login", responses={200: SessionStatusSchema}, errors=OTHER_USER_ERRORS, tags=["whatsapp"])
     async def post(self, user_id: str) -> None:
         uid = await self.target(user_id)
         await self.wa.manager.stop(str(uid))
@@ -198,17 +204,12 @@ class RestartHandler(WhatsAppHandler):
     @openapi.doc(
         summary="Restart the session's browser",
         responses={202: SessionStatusSchema},
-        errors={403: "Another user's session (only admins may).", 404: "No such user.", 503: "The session limit is reached, or no Chromium is installed."},
+        errors=LAUNCH_ERRORS,
         tags=["whatsapp"],
     )
     async def post(self, user_id: str) -> None:
         uid = await self.target(user_id)
-        try:
-            await self.wa.manager.restart(str(uid))
-        except SessionLimitReached:
-            raise Unavailable("The server runs as many WhatsApp sessions as it may; try again later.") from None
-        except BrowserNotFound as exc:
-            raise no_browser(exc) from None
+        await self.launch(self.wa.manager.restart, uid)
         self.write_json(self.wa.status(uid), status=202)
 
 
@@ -218,7 +219,7 @@ class ClearSessionHandler(WhatsAppHandler):
         summary="Log out and delete the session's profile",
         description="The next start shows a QR code.",
         responses={200: SessionStatusSchema},
-        errors={403: "Another user's session (only admins may).", 404: "No such user."},
+        errors=OTHER_USER_ERRORS,
         tags=["whatsapp"],
     )
     async def post(self, user_id: str) -> None:
