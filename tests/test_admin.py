@@ -2,16 +2,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Any
 
 import httpx
 
 from server import hookimpl
-from server.app import build_app
 from server.timeutil import now_db
-from tests.conftest import DEFAULT_CONFIG, TEST_PASSWORD, Server, bearer, test_config
-from tests.test_auth import assert_error
+from tests.support.server import TEST_PASSWORD, assert_error, bearer, server_with_plugins
 
 
 async def user_row(server, user_id: int) -> dict | None:
@@ -20,21 +17,6 @@ async def user_row(server, user_id: int) -> dict | None:
 
 async def set_role(server, token: str, user_id: int, role: Any) -> httpx.Response:
     return await server.client.put(f"/api/admin/users/{user_id}/role", headers=bearer(token), json={"role": role})
-
-
-@contextlib.asynccontextmanager
-async def server_with_plugins(tmp_path, db_url, names: list[str], extra: list[Any] = ()):
-    """A server with exactly the named built-in plugins (and extra plugin objects)."""
-    app = build_app(DEFAULT_CONFIG, overrides=test_config(tmp_path, db_url, plugins=names), environ={}, entry_points=False)
-    for plugin in extra:
-        app.plugins.register(plugin)
-    await app.start(port=0, host="127.0.0.1")
-    client = httpx.AsyncClient(base_url=f"http://127.0.0.1:{app.port}", timeout=30)
-    try:
-        yield Server(app, client)
-    finally:
-        await client.aclose()
-        await app.stop()
 
 
 # -- listing ---------------------------------------------------------------------------------

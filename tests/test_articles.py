@@ -1,8 +1,7 @@
 """Articles: newest first, search, the default author, admin-only changes, on both databases."""
 from __future__ import annotations
 
-from tests.conftest import TEST_PASSWORD, bearer
-from tests.test_auth import assert_error
+from tests.support.server import TEST_PASSWORD, assert_error, bearer
 
 NEWS = {"title": "We are open", "content": "From 9 to 5.", "author": "The team", "image": "http://127.0.0.1/open.png"}
 

@@ -8,18 +8,7 @@ import time
 
 import jwt
 
-from tests.conftest import TEST_PASSWORD, bearer
-
-
-def assert_error(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert set(body) == {"error"}
-    assert body["error"]["status"] == status
-    assert body["error"]["code"] == code
-    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
-    assert "Traceback" not in response.text
-    return body["error"]
+from tests.support.server import TEST_PASSWORD, assert_error, bearer
 
 
 async def test_register_login_and_profile_round_trip(server):

@@ -1,8 +1,7 @@
 """Products: the list, search and pages, admin-only changes, validation, on both databases."""
 from __future__ import annotations
 
-from tests.conftest import bearer
-from tests.test_auth import assert_error
+from tests.support.server import assert_error, bearer
 
 MUG = {"name": "Coffee mug", "description": "Holds coffee.", "price": "19.90", "points": 5, "image": "https://example.com/mug.png"}
 

@@ -11,8 +11,8 @@ import socket
 import pytest
 
 from clients import SessionLimitReached
-from tests.test_clients_support import (  # noqa: F401 - fixtures
-    ALICE, BOB, Harness, browsers_of, eventually, harness, main_browsers, make_harness, zombies_of,
+from tests.support.clients import (
+    ALICE, BOB, Harness, browsers_of, eventually, main_browsers, zombies_of,
 )
 
 def pgid_of(pids: list[int]) -> int:

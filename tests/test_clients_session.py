@@ -9,8 +9,8 @@ import pytest
 
 from clients import NotConnected, SessionState
 from tests.fakewa import SimSettings
-from tests.test_clients_support import (  # noqa: F401 - fixtures
-    ALICE, BOB, CAROL, Harness, browsers_of, eventually, harness, main_browsers, make_harness,
+from tests.support.clients import (
+    ALICE, BOB, CAROL, Harness, browsers_of, eventually, main_browsers,
 )
 
 pytestmark = pytest.mark.browser

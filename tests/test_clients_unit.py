@@ -12,8 +12,8 @@ import pytest
 import clients
 from clients import BrowserNotFound, ManagerSettings, SessionError, SessionManager, chat_id_of, find_chromium
 from clients.browser import chromium_args
-from tests.test_clients_support import (  # noqa: F401 - fixtures
-    Harness, eventually, harness, main_browsers, make_harness,
+from tests.support.clients import (
+    Harness, eventually, main_browsers,
 )
 
 

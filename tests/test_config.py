@@ -10,7 +10,7 @@ import pytest
 
 from server.app import build_app
 from server.config import ConfigError
-from tests.conftest import DEFAULT_CONFIG, ROOT
+from tests.support.server import DEFAULT_CONFIG, ROOT
 
 WAMULTI = [sys.executable, "-m", "server.cli"]
 

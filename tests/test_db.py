@@ -130,7 +130,7 @@ async def test_a_deadlock_victim_is_our_error_and_is_retried_on_mysql():
     import asyncio
 
     from server.db import Deadlock, retry_deadlocks
-    from tests.conftest import mysql_database
+    from tests.support.server import mysql_database
 
     with mysql_database() as url:
         db = open_database(url)

@@ -12,14 +12,13 @@ from typing import Any
 import httpx
 
 from server.app import build_app
-from tests.conftest import DEFAULT_CONFIG, Server, bearer, test_config
-from tests.fault_helpers import (
+from tests.support.server import DEFAULT_CONFIG, Server, bearer, test_config
+from tests.support.faults import (
     ServerProcess, browser_mains, descends_from, kill_profile, profile_processes, wait_until, write_config,
 )
-from tests.mariadb_own import own_mariadb  # noqa: F401 - the fixture
-from tests.test_auth import assert_error
-from tests.test_ws import clients, connect  # noqa: F401 - the fixture
-from tests.whatsapp_helpers import link, wa_config, wait_for, wait_state
+from tests.support.server import assert_error
+from tests.support.ws import connect
+from tests.support.whatsapp import link, wa_config, wait_for, wait_state
 
 
 async def start_server(tmp_path: Path, db_url: str, **overrides: Any) -> Server:
@@ -468,7 +467,7 @@ async def test_a_missing_chromium_is_a_503_that_says_what_to_do(make_server, fak
 
 async def test_closing_the_database_never_waits_forever_for_a_connection_in_use():
     from server.db import open_database
-    from tests.conftest import mysql_database
+    from tests.support.server import mysql_database
 
     with mysql_database() as url:
         db = open_database(url, connect_timeout=2)

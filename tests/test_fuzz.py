@@ -26,7 +26,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import TEST_PASSWORD
+from tests.support.server import TEST_PASSWORD
 
 EXAMPLES = int(os.environ.get("WAMULTI_FUZZ_EXAMPLES", "25"))  # per operation; raise it locally to dig deeper
 CHECKS = ",".join([

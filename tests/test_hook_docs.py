@@ -5,7 +5,7 @@ import ast
 import inspect
 
 from server import hookspecs
-from tests.conftest import ROOT
+from tests.support.server import ROOT
 
 PLUGINS_DOC = ROOT / "docs" / "plugins.md"
 

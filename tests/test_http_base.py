@@ -7,8 +7,7 @@ import httpx
 
 from server import access, hookimpl
 from server.handlers import BaseHandler
-from tests.conftest import bearer
-from tests.test_auth import assert_error
+from tests.support.server import assert_error, bearer
 
 
 class Boom(BaseHandler):

@@ -18,9 +18,9 @@ from typing import Any
 import httpx
 from tornado.websocket import websocket_connect
 
-from tests.conftest import bearer
-from tests.fault_helpers import ServerProcess, kill_profile, write_config
-from tests.whatsapp_helpers import link, wa_config
+from tests.support.server import bearer
+from tests.support.faults import ServerProcess, kill_profile, write_config
+from tests.support.whatsapp import link, wa_config
 
 DURATION = float(os.environ.get("WAMULTI_LOAD_SECONDS", "60"))
 USERS = 4

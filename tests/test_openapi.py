@@ -9,9 +9,7 @@ from tornado.web import RequestHandler
 
 from server import access, hookimpl, openapi
 from server.handlers import BaseHandler
-from tests.conftest import bearer
-from tests.test_admin import server_with_plugins
-from tests.test_auth import assert_error
+from tests.support.server import assert_error, bearer, server_with_plugins
 
 BUILT_IN = ("auth", "catalog", "articles", "admin")
 PLUGIN_PATHS = {

@@ -4,18 +4,16 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import httpx
-import pluggy
 import pytest
 
 from server import access, hookimpl
 from server.access import UndeclaredAccess
 from server.app import build_app
 from server.handlers import BaseHandler
-from tests.conftest import DEFAULT_CONFIG, ROOT, spawned_server
+from tests.support.server import DEFAULT_CONFIG, ROOT, spawned_server
 
 THROWAWAY = '''
 from server import access, hookimpl

@@ -31,8 +31,8 @@ from tornado.web import RequestHandler
 
 from server import access, hookimpl
 from server.handlers import BaseHandler
-from tests.conftest import TEST_PASSWORD, bearer
-from tests.test_ws import Client, connect
+from tests.support.server import TEST_PASSWORD, bearer
+from tests.support.ws import Client, connect
 
 MISSING_USER = 10**9
 TABLES = ("users", "products", "articles", "wa_sessions", "chats", "messages")

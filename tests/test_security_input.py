@@ -17,8 +17,8 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.conftest import TEST_PASSWORD, bearer
-from tests.test_ws import Client, connect
+from tests.support.server import TEST_PASSWORD, bearer
+from tests.support.ws import Client, connect
 
 TABLES = ("users", "products", "articles", "wa_sessions", "chats", "messages", "schema_migrations")
 SESSION = {"chromium": "/bin/false", "max_restarts": 0, "restore_on_boot": False}

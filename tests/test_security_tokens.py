@@ -18,9 +18,8 @@ import pytest
 from tornado.httpclient import HTTPClientError, HTTPRequest
 from tornado.websocket import websocket_connect
 
-from tests.conftest import TEST_PASSWORD, bearer
-from tests.test_auth import assert_error
-from tests.test_ws import Client
+from tests.support.server import TEST_PASSWORD, assert_error, bearer
+from tests.support.ws import Client
 
 SECRET = "test-secret-" + "k" * 60
 OTHER_SECRET = "not-the-server-secret-" + "x" * 50

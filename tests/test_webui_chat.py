@@ -12,11 +12,11 @@ import json
 import pytest
 
 from plugins.whatsapp.qr import qr_data_url
-from tests.conftest import TEST_PASSWORD, bearer
+from tests.support.server import TEST_PASSWORD, bearer
 from tests.fakewa.control import SimControlError
 from tests.fakewa.settings import SimSettings
-from tests.test_webui import DESKTOP, PHONE, UI, artifact_prefix
-from tests.whatsapp_helpers import messages, status, wa_config, wait_for
+from tests.support.webui import DESKTOP, PHONE, UI, artifact_prefix
+from tests.support.whatsapp import messages, status, wa_config, wait_for
 
 ALICE, CAROL, DAVE, ERIN, FRANK = "79990000201", "79990000203", "79990000204", "79990000209", "79990000210"
 CAROL_CHAT, DAVE_CHAT, ERIN_CHAT = f"{CAROL}@c.us", f"{DAVE}@c.us", f"{ERIN}@c.us"

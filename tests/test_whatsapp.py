@@ -8,9 +8,8 @@ import signal
 
 import pytest
 
-from tests.conftest import bearer
-from tests.test_auth import assert_error
-from tests.whatsapp_helpers import link, messages, status, wa_config, wait_for, wait_state
+from tests.support.server import assert_error, bearer
+from tests.support.whatsapp import link, messages, status, wa_config, wait_for, wait_state
 
 ALICE_PHONE, BOB_PHONE, CAROL_PHONE = "79990000001", "79990000002", "79990000003"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

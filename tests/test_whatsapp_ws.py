@@ -1,8 +1,8 @@
 """Live WhatsApp events on /ws, and sending through the socket."""
 from __future__ import annotations
 
-from tests.test_ws import connect
-from tests.whatsapp_helpers import link, messages, wa_config, wait_for
+from tests.support.ws import connect
+from tests.support.whatsapp import link, messages, wa_config
 
 PHONE, FRIEND = "79990000101", "79990000102"
 

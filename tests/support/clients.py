@@ -1,4 +1,4 @@
-"""Shared helpers of the clients/ tests: a manager factory pointed at the simulator, an event
+"""What the clients/ tests share: a manager factory pointed at the simulator, an event
 recorder, and /proc views of the browsers (no psutil). Holds no tests itself."""
 from __future__ import annotations
 

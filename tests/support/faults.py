@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import yaml
 
-from tests.conftest import DEFAULT_CONFIG, ROOT, deep_merge
+from tests.support.server import DEFAULT_CONFIG, ROOT, deep_merge
 
 
 def write_config(path: Path, **sections: Any) -> Path:

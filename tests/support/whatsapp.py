@@ -5,7 +5,7 @@ import asyncio
 import time
 from typing import Any
 
-from tests.conftest import bearer
+from tests.support.server import bearer
 
 
 def wa_config(fakewa: Any, **overrides: Any) -> dict[str, Any]:

@@ -1,0 +1,140 @@
+"""The web app in real Chromium: a page wrapper whose every wait fails with a screenshot."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pyppeteer.errors import TimeoutError as PageTimeout
+
+from tests.support.server import ROOT
+
+
+ARTIFACTS = ROOT / "test-artifacts" / "webui"
+DESKTOP = {"width": 1280, "height": 800}
+PHONE = {"width": 390, "height": 780}  # no isMobile: switching it makes Chromium reload the page
+
+
+def artifact_prefix(request: pytest.FixtureRequest) -> str:
+    """`test_name-sqlite`: the screenshots of each run of a test land side by side."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name).strip("-")
+
+
+class UI:
+    """One browser page on the app. Every wait fails with a screenshot of what the page showed."""
+
+    def __init__(self, page: Any, base_url: str, name: str) -> None:
+        self.page = page
+        self.base_url = base_url
+        self.name = name
+        self.problems: list[str] = []
+        page.on("pageerror", lambda error: self.problems.append(f"page error: {error}"))
+        page.on("console", self._console)
+
+    def _console(self, message: Any) -> None:
+        text = message.text
+        # Failed requests (a 409 for a QR not shown yet, a socket refused while offline) are
+        # part of the flow; a policy violation or a script error never is.
+        if "Content Security Policy" in text or "Refused to" in text or message.type == "assert":
+            self.problems.append(f"console: {text}")
+
+    @classmethod
+    async def open(cls, browser: Any, base_url: str, name: str, viewport: dict | None = None) -> "UI":
+        page = await browser.newPage()
+        await page.setViewport(viewport or DESKTOP)
+        ui = cls(page, base_url, name)
+        await page.goto(f"{base_url}/", waitUntil="load")
+        return ui
+
+    async def shot(self, step: str) -> Path:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / f"{self.name}-{step}.png"
+        await self.page.screenshot({"path": str(path)})
+        return path
+
+    async def until(self, js: str, *args: Any, timeout: float = 15, what: str | None = None) -> Any:
+        """Wait until the page function returns something truthy; return it."""
+        try:
+            handle = await self.page.waitForFunction(js, {"timeout": int(timeout * 1000), "polling": 50}, *args)
+        except PageTimeout:
+            await self.shot("timeout")
+            raise AssertionError(f"{self.name}: timed out waiting for {what or js}") from None
+        return await handle.jsonValue()
+
+    async def visible(self, selector: str, timeout: float = 15) -> None:
+        await self.until(
+            "(s) => { const e = document.querySelector(s); return !!e && !!(e.offsetWidth || e.offsetHeight || e.getClientRects().length); }",
+            selector,
+            timeout=timeout,
+            what=f"{selector} to be visible",
+        )
+
+    async def hidden(self, selector: str, timeout: float = 15) -> None:
+        await self.until(
+            "(s) => { const e = document.querySelector(s); return !e || !(e.offsetWidth || e.offsetHeight || e.getClientRects().length); }",
+            selector,
+            timeout=timeout,
+            what=f"{selector} to be hidden",
+        )
+
+    async def text_of(self, selector: str, text: str, timeout: float = 15) -> None:
+        """Wait until the element's text contains ``text``."""
+        await self.until(
+            "(s, t) => { const e = document.querySelector(s); return !!e && e.textContent.includes(t); }",
+            selector,
+            text,
+            timeout=timeout,
+            what=f"{selector} to contain {text!r}",
+        )
+
+    async def text(self, selector: str) -> str | None:
+        return await self.page.evaluate("(s) => { const e = document.querySelector(s); return e ? e.textContent : null; }", selector)
+
+    async def texts(self, selector: str) -> list[str]:
+        return await self.page.evaluate("(s) => [...document.querySelectorAll(s)].map((e) => e.textContent)", selector)
+
+    async def attr(self, selector: str, name: str) -> str | None:
+        return await self.page.evaluate(
+            "(s, n) => { const e = document.querySelector(s); return e ? e.getAttribute(n) : null; }", selector, name
+        )
+
+    async def fill(self, selector: str, value: str) -> None:
+        await self.page.evaluate("(s) => { const e = document.querySelector(s); e.value = ''; e.focus(); }", selector)
+        await self.page.type(selector, value)
+
+    async def click(self, selector: str) -> None:
+        await self.visible(selector)
+        await self.page.click(selector)
+
+    async def press(self, key: str, *, shift: bool = False) -> None:
+        if shift:
+            await self.page.keyboard.down("Shift")
+        await self.page.keyboard.press(key)
+        if shift:
+            await self.page.keyboard.up("Shift")
+
+    async def storage(self, key: str) -> str | None:
+        return await self.page.evaluate("(k) => localStorage.getItem(k)", key)
+
+    async def reload(self) -> None:
+        await self.page.reload(waitUntil="load")
+
+    async def register(self, username: str, password: str, full_name: str = "") -> None:
+        await self.page.evaluate("() => { location.hash = '#/register'; }")
+        await self.visible("#register-username")
+        await self.fill("#register-username", username)
+        await self.fill("#register-password", password)
+        if full_name:
+            await self.fill("#register-fullName", full_name)
+        await self.page.click(".auth-form button[type=submit]")
+        await self.visible(".chats-page")
+
+    async def sign_in(self, username: str, password: str) -> None:
+        await self.visible("#signin-username")
+        await self.fill("#signin-username", username)
+        await self.fill("#signin-password", password)
+        await self.press("Enter")
+
+    def assert_clean(self) -> None:
+        assert not self.problems, f"{self.name}: the page reported problems: {self.problems}"
