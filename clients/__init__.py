@@ -9,11 +9,28 @@ A library with a Python API and events, usable without the server (it imports no
     await manager.close()
 
 States: STOPPED → STARTING → QR → CONNECTED; CONNECTED ⇄ DISCONNECTED while WhatsApp reconnects
-by itself; any → FAILED (error set) with automatic restarts (back-off doubling from
+by itself; a live state → FAILED (error set) with automatic restarts (back-off doubling from
 ``restart_backoff[0]`` up to ``restart_backoff[1]``, at most ``max_restarts`` in a row; the count
 starts again after ``stable_after`` seconds CONNECTED or a start by hand). TOS_BLOCK and
 SMB_TOS_BLOCK, and a CONFLICT that keeps coming back (3 takeovers within a minute), are FAILED
 without restart. A session's profile is ``profiles_dir / key``: stop and start keep the login.
+Its browser is driven over a DevTools pipe, never a port, and keeps its files private (a profile
+folder of mode 0700, umask 077).
+
+Every state change is checked against ``TRANSITIONS`` (clients/base.py); any other raises
+``IllegalTransition`` and changes nothing. Staying in a state (its fields changing) is allowed:
+
+============  ==========================================  =========================================
+from          to                                          when
+============  ==========================================  =========================================
+STOPPED       STARTING                                    start, restart (a restart is stop, start)
+STARTING      QR, CONNECTED, FAILED, STOPPED              a QR; the kept login; a failure; stop
+QR            CONNECTED, FAILED, STOPPED                  scanned; a failure; stop, QR never scanned
+CONNECTED     DISCONNECTED, QR, FAILED, STOPPED           reconnecting; logged out from the phone;
+                                                          a failure; stop, logout, idle timeout
+DISCONNECTED  CONNECTED, QR, FAILED, STOPPED              reconnected; logged out; a failure; stop
+FAILED        STARTING, STOPPED                           automatic restart or start; stop, logout
+============  ==========================================  =========================================
 
 Events, ``listener(key, event, data)`` (a plain function or a coroutine function; called in
 order per session; an exception is logged and changes nothing):
@@ -46,7 +63,9 @@ import os
 os.environ["PYPPETEER_SKIP_CHROMIUM_DOWNLOAD"] = "1"
 
 from .base import (  # noqa: E402
+    TRANSITIONS,
     BrowserNotFound,
+    IllegalTransition,
     ManagerSettings,
     NotConnected,
     SessionError,
@@ -54,16 +73,20 @@ from .base import (  # noqa: E402
     SessionState,
 )
 from .browser import find_chromium  # noqa: E402
-from .manager import SessionManager, chat_id_of  # noqa: E402
+from .ids import InvalidChatId, chat_id_of  # noqa: E402
+from .manager import SessionManager  # noqa: E402
 
 __all__ = [
     "BrowserNotFound",
+    "IllegalTransition",
     "ManagerSettings",
     "NotConnected",
     "SessionError",
     "SessionLimitReached",
     "SessionManager",
     "SessionState",
+    "TRANSITIONS",
+    "InvalidChatId",
     "chat_id_of",
     "find_chromium",
 ]

@@ -9,7 +9,7 @@ from .browser import BrowserNotFound
 
 __all__ = [
     "SessionState", "SessionError", "SessionLimitReached", "NotConnected", "BrowserNotFound",
-    "ManagerSettings", "LIVE_STATES",
+    "IllegalTransition", "ManagerSettings", "LIVE_STATES", "TRANSITIONS", "check_transition",
 ]
 
 
@@ -29,8 +29,49 @@ class SessionState(str, enum.Enum):
 LIVE_STATES = frozenset({SessionState.STARTING, SessionState.QR, SessionState.CONNECTED, SessionState.DISCONNECTED})
 
 
+_S = SessionState
+
+# Every state a session may move to from each state; staying in a state (its fields changing) is
+# always allowed. Where each move comes from:
+#   STOPPED → STARTING            start; restart (after its stop)
+#   STARTING → QR | CONNECTED     the page shows a QR, or connects with the kept login
+#   QR → CONNECTED                the QR was scanned
+#   CONNECTED → DISCONNECTED      WhatsApp reconnects by itself (TIMEOUT, OPENING...) ...
+#   DISCONNECTED → CONNECTED      ... and is back
+#   CONNECTED | DISCONNECTED → QR logged out from the phone, or the page went UNPAIRED(_IDLE)
+#   any but STOPPED → FAILED      the browser crashed or hung, the page failed, TOS_BLOCK, a
+#                                 CONFLICT that keeps coming back (FAILED → FAILED: an automatic
+#                                 restart that could not start)
+#   FAILED → STARTING             an automatic restart, or a start by hand
+#   any → STOPPED                 stop, restart, logout, the idle timeout, a QR never scanned,
+#                                 closing the manager
+TRANSITIONS: dict[SessionState, frozenset[SessionState]] = {
+    _S.STOPPED: frozenset({_S.STARTING}),
+    _S.STARTING: frozenset({_S.QR, _S.CONNECTED, _S.FAILED, _S.STOPPED}),
+    _S.QR: frozenset({_S.CONNECTED, _S.FAILED, _S.STOPPED}),
+    _S.CONNECTED: frozenset({_S.DISCONNECTED, _S.QR, _S.FAILED, _S.STOPPED}),
+    _S.DISCONNECTED: frozenset({_S.CONNECTED, _S.QR, _S.FAILED, _S.STOPPED}),
+    _S.FAILED: frozenset({_S.STARTING, _S.STOPPED}),
+}
+
+
 class SessionError(Exception):
     """A session could not do what was asked."""
+
+
+class IllegalTransition(SessionError):
+    """A state change that ``TRANSITIONS`` does not allow: a bug in the caller, not the page."""
+
+    def __init__(self, key: str, old: SessionState, new: SessionState) -> None:
+        allowed = ", ".join(sorted(s.value for s in TRANSITIONS[old])) or "none"
+        super().__init__(f"session {key}: no transition from {old.value} to {new.value} (from {old.value}: {allowed})")
+        self.key, self.old, self.new = key, old, new
+
+
+def check_transition(key: str, old: SessionState, new: SessionState) -> None:
+    """Raise ``IllegalTransition`` unless session ``key`` may move from ``old`` to ``new``."""
+    if new is not old and new not in TRANSITIONS[old]:
+        raise IllegalTransition(key, old, new)
 
 
 class SessionLimitReached(SessionError):
@@ -75,3 +116,6 @@ class ManagerSettings:
         self.extra_args = tuple(self.extra_args)
         if self.max_sessions < 1 or self.max_concurrent_starts < 1:
             raise ValueError("max_sessions and max_concurrent_starts must be at least 1")
+        remote = [a for a in self.extra_args if a.startswith("--remote-debugging-")]
+        if remote:  # a DevTools port would let any local process into the WhatsApp page
+            raise ValueError(f"extra_args may not set {', '.join(remote)}: sessions are driven over a private pipe")

@@ -1,12 +1,16 @@
 """The system Chromium for one session: finding it, launching it, and ending it without leftovers.
 
-We start Chromium ourselves and attach pyppeteer to it (as ``pyppeteer.connect`` does) instead of calling
-``pyppeteer.launch``: pyppeteer's launcher waits for the DevTools endpoint with blocking
-``urlopen``/``time.sleep`` calls (freezing the event loop of the whole server for as long as a
-browser takes to start) and never reaps the children of a killed browser. Starting it here gives
-the same launch options the driver checklist asks for — no ``--enable-automation`` (we never add
-pyppeteer's default flags), no signal handlers, no ``atexit`` hook (the server owns shutdown) —
-and never lets pyppeteer download a browser.
+We start Chromium ourselves and attach pyppeteer to it instead of calling ``pyppeteer.launch``:
+pyppeteer's launcher waits for the DevTools endpoint with blocking ``urlopen``/``time.sleep``
+calls (freezing the event loop of the whole server for as long as a browser takes to start) and
+never reaps the children of a killed browser. Starting it here gives the same launch options the
+driver checklist asks for — no ``--enable-automation`` (we never add pyppeteer's default flags),
+no signal handlers, no ``atexit`` hook (the server owns shutdown) — and never lets pyppeteer
+download a browser.
+
+The browser is driven over ``--remote-debugging-pipe`` (two pipes, see ``cdp.PipeConnection``),
+never a DevTools port: any local process could connect to a port, run script in the WhatsApp
+page and read its device credential. It runs with umask 077 in a profile folder of mode 0700.
 """
 from __future__ import annotations
 
@@ -19,7 +23,6 @@ import re
 import shutil
 import signal
 import sys
-import time
 from pathlib import Path
 from typing import Iterable
 
@@ -27,8 +30,9 @@ from typing import Iterable
 os.environ["PYPPETEER_SKIP_CHROMIUM_DOWNLOAD"] = "1"
 
 from pyppeteer.browser import Browser  # noqa: E402
+from pyppeteer.errors import PyppeteerError  # noqa: E402
 
-from .cdp import connect, uncancelled  # noqa: E402
+from .cdp import PipeConnection, connect, uncancelled  # noqa: E402
 from .procs import (  # noqa: E402
     become_subreaper, has_arg, kill_profile_processes, process_tree, reap_orphans, zombies_of,
 )
@@ -82,7 +86,7 @@ class BrowserNotFound(Exception):
 
 
 class BrowserLaunchError(Exception):
-    """Chromium started but never offered its DevTools endpoint (or exited at once)."""
+    """Chromium started but never answered on its DevTools pipe (or exited at once)."""
 
 
 def find_chromium(configured: str | None = None) -> str:
@@ -147,32 +151,66 @@ def chromium_args(profile: Path, *, headless: bool, user_agent: str, extra_args:
     args += [
         f"--user-agent={user_agent}",
         f"--user-data-dir={profile}",
-        "--remote-debugging-port=0",
+        "--remote-debugging-pipe",
         "--enable-features=" + ",".join(dict.fromkeys(enable)),
         "--disable-features=" + ",".join(dict.fromkeys(disable)),
     ]
     return args + rest + ["about:blank"]
 
 
-# -- /proc ---------------------------------------------------------------------------------------
-async def clear_stale_lock(profile: Path) -> None:
-    """Remove ``Singleton*`` files left by a browser that did not exit cleanly. A browser still
-    holding the profile (left over by a previous run of the server) is killed first: a new one
-    would only hand its URL to it and exit."""
+# -- the profile and /proc (blocking: called through asyncio.to_thread) ---------------------------
+def prepare_profile(profile: Path) -> None:
+    """Create the profile folder, readable by its owner only (also one made before, or under a
+    looser umask)."""
+    profile.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(profile, 0o700)
+
+
+def stale_lock_owner(profile: Path) -> int | None:
+    """The pid of a browser still holding ``profile`` (its ``SingletonLock`` names it), if any."""
     try:
         target = os.readlink(profile / "SingletonLock")
     except OSError:
-        target = ""
+        return None
     pid = target.rsplit("-", 1)[-1]
     if pid.isdigit() and int(pid) != os.getpid() and has_arg(int(pid), f"--user-data-dir={profile}"):
-        log.warning("killing browser %s left over with profile %s", pid, profile)
-        for _ in range(40):
-            if not kill_profile_processes(profile):
-                break
-            await asyncio.sleep(0.05)
-    for name in ("SingletonLock", "SingletonSocket", "SingletonCookie"):
+        return int(pid)
+    return None
+
+
+def remove_stale_files(profile: Path) -> None:
+    """The lock files of a browser that is gone, and the DevToolsActivePort file that versions
+    driving Chromium over a port left behind (nothing may suggest a port is open)."""
+    for name in ("SingletonLock", "SingletonSocket", "SingletonCookie", "DevToolsActivePort"):
         with contextlib.suppress(FileNotFoundError):
             (profile / name).unlink()
+
+
+async def clear_stale_lock(profile: Path) -> None:
+    """Remove ``Singleton*`` files left by a browser that did not exit cleanly (and an old
+    ``DevToolsActivePort``). A browser still holding the profile (left over by a previous run of
+    the server) is killed first: a new one would only hand its URL to it and exit."""
+    pid = await asyncio.to_thread(stale_lock_owner, profile)
+    if pid is not None:
+        log.warning("killing browser %s left over with profile %s", pid, profile)
+        for _ in range(40):
+            if not await asyncio.to_thread(kill_profile_processes, profile):
+                break
+            await asyncio.sleep(0.05)
+    await asyncio.to_thread(remove_stale_files, profile)
+
+
+# Run by /bin/sh between setpriv and the browser: Chromium's DevTools pipe is its fds 3 (commands
+# in) and 4 (answers and events out), which subprocess cannot map without preexec_fn (unsafe in
+# a process with threads). So the pipes come in as stdin and stdout and are moved there, stdin
+# and stdout become /dev/null, and everything Chromium writes is private to its user.
+PIPE_WRAPPER = 'umask 077; exec 3<&0 4>&1 0</dev/null 1>/dev/null; exec "$@"'
+
+
+def with_devtools_pipes(command: list[str]) -> list[str]:
+    """``command`` run with its stdin as fd 3, its stdout as fd 4, and umask 077. ``exec`` all the
+    way: the pid stays the browser's."""
+    return ["/bin/sh", "-c", PIPE_WRAPPER, "sh", *command]
 
 
 def die_with_parent(command: list[str]) -> list[str]:
@@ -181,7 +219,10 @@ def die_with_parent(command: list[str]) -> list[str]:
     A browser that outlives a killed server keeps its page online: WhatsApp then delivers
     messages to it that nobody stores, and a later sync brings back only the newest of them.
     ``setpriv --pdeathsig KILL`` (util-linux, on every Debian) sets the death signal and execs,
-    so the pid stays the browser's. Without setpriv the command runs as it is.
+    so the pid stays the browser's; the signal survives the execs that follow (``sh``, Debian's
+    ``chromium`` script, the browser: none is set-user-ID). It is sent when the thread that
+    spawned the browser ends, so launch from the event loop's thread, never a worker thread.
+    Without setpriv the command runs as it is.
     """
     setpriv = shutil.which("setpriv") if sys.platform.startswith("linux") else None
     return [setpriv, "--pdeathsig", "KILL", "--", *command] if setpriv else command
@@ -194,6 +235,7 @@ class BrowserProcess:
         self.proc = proc
         self.pid = proc.pid
         self.profile = profile
+        self.connection: PipeConnection | None = None
         self.browser: Browser | None = None
         self._stderr: collections.deque[str] = collections.deque(maxlen=30)
         self._drain = asyncio.ensure_future(self._read_stderr())
@@ -201,36 +243,47 @@ class BrowserProcess:
 
     @classmethod
     async def launch(cls, executable: str, profile: Path, args: list[str], timeout: float = 30.0) -> "BrowserProcess":
+        """Start the browser and connect to it over its DevTools pipe; ``BrowserLaunchError`` when
+        it exits first or does not answer within ``timeout`` seconds."""
         become_subreaper()
-        profile.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(prepare_profile, profile)
         await clear_stale_lock(profile)
-        port_file = profile / "DevToolsActivePort"
-        with contextlib.suppress(FileNotFoundError):
-            port_file.unlink()
-        proc = await asyncio.create_subprocess_exec(
-            *die_with_parent([executable, *args]), stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE, start_new_session=True)
+        commands_in, commands_out = os.pipe2(os.O_CLOEXEC)  # we write, the browser reads (its fd 3)
+        events_in, events_out = os.pipe2(os.O_CLOEXEC)  # the browser writes (its fd 4), we read
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                *die_with_parent(with_devtools_pipes([executable, *args])), stdin=commands_in,
+                stdout=events_out, stderr=asyncio.subprocess.PIPE, start_new_session=True)
+        except BaseException:
+            os.close(commands_out)
+            os.close(events_in)
+            raise
+        finally:  # the browser's ends: only it may hold them, or its exit would never end the pipe
+            os.close(commands_in)
+            os.close(events_out)
         self = cls(proc, profile)
         try:
-            endpoint = await self._endpoint(port_file, timeout)
-            self.browser = await uncancelled(connect(endpoint), timeout)
+            self.connection = await PipeConnection.open(events_in, commands_out)
+            self.browser = await self._connect(self.connection, timeout)
         except BaseException:
             await self.close()
             raise
         return self
 
-    async def _endpoint(self, port_file: Path, timeout: float) -> str:
-        deadline = time.monotonic() + timeout
-        while True:
-            with contextlib.suppress(OSError, ValueError):
-                port, path = port_file.read_text().split("\n")[:2]
-                if port.strip().isdigit() and path.startswith("/devtools/"):
-                    return f"ws://127.0.0.1:{int(port)}{path.strip()}"
-            if self.proc.returncode is not None:
-                raise BrowserLaunchError(f"Chromium exited at start (code {self.proc.returncode}): {self.stderr_tail()}")
-            if time.monotonic() > deadline:
-                raise BrowserLaunchError(f"Chromium did not open DevTools within {timeout:.0f}s: {self.stderr_tail()}")
-            await asyncio.sleep(0.05)
+    async def _connect(self, connection: PipeConnection, timeout: float) -> Browser:
+        try:
+            return await uncancelled(connect(connection), timeout)
+        except asyncio.TimeoutError:
+            raise BrowserLaunchError(
+                f"Chromium did not answer on its DevTools pipe within {timeout:.0f}s: {self.stderr_tail()}") from None
+        except (PyppeteerError, ConnectionError):  # the pipe ended: the browser is exiting
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.proc.wait(), 5)
+                await asyncio.wait_for(asyncio.shield(self._drain), 1)  # its last words
+            if self.exited:
+                raise BrowserLaunchError(
+                    f"Chromium exited at start (code {self.proc.returncode}): {self.stderr_tail()}") from None
+            raise BrowserLaunchError(f"Chromium closed its DevTools pipe at start: {self.stderr_tail()}") from None
 
     async def _read_stderr(self) -> None:
         assert self.proc.stderr is not None
@@ -252,6 +305,7 @@ class BrowserProcess:
         return await self.proc.wait()
 
     def pids(self) -> list[int]:
+        """The browser's live processes (a /proc scan: from async code, call it in a thread)."""
         return process_tree(self.pid, self.pid)
 
     async def close(self, grace: float = 5.0) -> None:
@@ -263,37 +317,39 @@ class BrowserProcess:
         await asyncio.shield(self._closing)
 
     async def _close(self, grace: float) -> None:
-        browser, self.browser = self.browser, None
-        connection = getattr(browser, "_connection", None)
+        connection, self.browser = self.connection, None
         if connection is not None and not self.exited and connection._connected and grace > 0:
             with contextlib.suppress(Exception):
                 await uncancelled(connection.send("Browser.close"), min(grace, 3.0))
         if grace > 0:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self.proc.wait(), grace)
-        self.kill()
+        await asyncio.to_thread(self.kill)
         await self.proc.wait()
         if connection is not None:
             with contextlib.suppress(Exception):
                 await connection.dispose()
         # The children notice their parent is gone within moments; kill and reap them all.
         for _ in range(40):
-            left = process_tree(self.pid, self.pid)
-            for pid in left:
-                with contextlib.suppress(OSError):
-                    os.kill(pid, signal.SIGKILL)
-            reap_orphans({self.pid})
-            if not left and not zombies_of(self.pid):
+            if await asyncio.to_thread(self._sweep):
                 break
             await asyncio.sleep(0.05)
         if not self._drain.done():
             with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(self._drain, 1.0)
 
+    def _sweep(self) -> bool:
+        """SIGKILL what is left of the browser's processes and reap our zombies of its group;
+        True when nothing was left. Blocking (/proc)."""
+        left = process_tree(self.pid, self.pid)
+        for pid in left:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        reap_orphans({self.pid})
+        return not left and not zombies_of(self.pid)
+
     def kill(self) -> None:
-        """SIGKILL the browser's process group at once (no flush)."""
+        """SIGKILL the browser's process group at once (no flush). Blocking (/proc)."""
         if process_tree(self.pid, self.pid):
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.pid, signal.SIGKILL)
-
-

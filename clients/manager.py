@@ -11,24 +11,13 @@ from typing import Any, Awaitable, Callable
 
 from .base import LIVE_STATES, ManagerSettings, NotConnected, SessionError, SessionLimitReached, SessionState
 from .browser import find_chromium
+from .ids import chat_id_of
 from .session import Session
 
 log = logging.getLogger(__name__)
 
 Listener = Callable[[str, str, dict], "Awaitable[None] | None"]
 KEY_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,128}$")
-
-
-def chat_id_of(to: str) -> str:
-    """A chat id as WhatsApp writes it; a bare phone number (``+7 999 123-45-67``) becomes
-    ``79991234567@c.us``."""
-    text = str(to).strip()
-    if "@" in text:
-        return text
-    digits = re.sub(r"[\s+()-]", "", text)
-    if not digits.isdigit():
-        raise SessionError(f"not a phone number or chat id: {to!r}")
-    return f"{digits}@c.us"
 
 
 class _Events:
@@ -128,6 +117,8 @@ class SessionManager:
             session.touch()
 
     def browser_pids(self, key: str) -> list[int]:
+        """The live processes of the session's browser. Scans /proc: from async code, call it
+        through ``asyncio.to_thread``."""
         session = self._sessions.get(str(key))
         return session.browser_pids() if session else []
 

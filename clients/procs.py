@@ -1,4 +1,8 @@
-"""Processes as /proc shows them (Linux; no psutil): a browser's tree, reaping, cleanup."""
+"""Processes as /proc shows them (Linux; no psutil): a browser's tree, reaping, cleanup.
+
+Every function here blocks (it reads all of /proc, or waits): async code calls them through
+``asyncio.to_thread``, so a host with many processes never stalls the event loop.
+"""
 from __future__ import annotations
 
 import collections

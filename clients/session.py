@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 from pyppeteer.errors import PyppeteerError
 
-from .base import LIVE_STATES, ManagerSettings, NotConnected, SessionError, SessionState
+from .base import LIVE_STATES, ManagerSettings, NotConnected, SessionError, SessionState, check_transition
 from .browser import BrowserProcess, chromium_args, chromium_major, default_user_agent
 from .cdp import expose_function, uncancelled
 from .procs import kill_profile_processes
@@ -111,7 +111,9 @@ class Session:
         }
 
     def set_state(self, state: SessionState, **changes: Any) -> None:
-        """Change the state and fields; a 'state' event goes out when anything but the QR changed."""
+        """Change the state and fields; a 'state' event goes out when anything but the QR changed.
+        A move that ``TRANSITIONS`` does not allow raises ``IllegalTransition`` and changes nothing."""
+        check_transition(self.key, self.state, state)
         changed = state is not self.state
         for name, value in changes.items():
             if getattr(self, name) != value:
@@ -271,8 +273,8 @@ class Session:
         restarting = self.hooks.session_failed(self, retry)
         if retry and not restarting:
             error += f" (no automatic restart: {self.restarts} done)" if self.restarts else " (no automatic restart)"
+        run.closer = asyncio.ensure_future(self._close_run(run))  # first: closes even if the state change raised
         self.set_state(SessionState.FAILED, error=error, qr=None)
-        run.closer = asyncio.ensure_future(self._close_run(run))
 
     async def _close_run(self, run: _Run) -> None:
         current = asyncio.current_task()
@@ -286,7 +288,7 @@ class Session:
             await asyncio.wait(list(run.inflight), timeout=1.0)
         if run.browser is not None:
             await run.browser.close(self.settings.close_grace if run.graceful else 0.0)
-        if kill_profile_processes(self.profile):  # a launch cancelled before we knew its pid
+        if await asyncio.to_thread(kill_profile_processes, self.profile):  # a launch cancelled before we knew its pid
             await asyncio.sleep(0.2)
 
     # -- the page's events -----------------------------------------------------------------------
@@ -418,13 +420,17 @@ def _message(exc: BaseException) -> str:
     return text.splitlines()[0][:300]
 
 
+def _delete_profile(profile: Path) -> None:
+    if profile.exists():
+        shutil.rmtree(profile)
+
+
 async def remove_profile(profile: Path, attempts: int = 20) -> None:
-    """Delete a profile folder; the browser may still be letting go of its files, so retry."""
+    """Delete a profile folder (in a thread: it may hold thousands of files); the browser may
+    still be letting go of its files, so retry."""
     for attempt in range(attempts):
-        if not profile.exists():
-            return
         try:
-            shutil.rmtree(profile)
+            await asyncio.to_thread(_delete_profile, profile)
             return
         except FileNotFoundError:
             return

@@ -10,18 +10,23 @@ from pathlib import Path
 import pytest
 
 import clients
-from clients import BrowserNotFound, ManagerSettings, SessionError, SessionManager, chat_id_of, find_chromium
+from clients import (
+    TRANSITIONS, BrowserNotFound, IllegalTransition, ManagerSettings, SessionError, SessionManager, SessionState,
+    chat_id_of, find_chromium,
+)
 from clients.browser import chromium_args
+from clients.session import Session
 from tests.support.clients import (
-    Harness, eventually, main_browsers,
+    Harness, Recorder, eventually, main_browsers,
 )
 
 
 def test_the_package_exports_the_contract():
     for name in ("SessionState", "BrowserNotFound", "SessionError", "SessionLimitReached", "NotConnected",
-                 "find_chromium", "ManagerSettings", "SessionManager"):
+                 "IllegalTransition", "TRANSITIONS", "find_chromium", "ManagerSettings", "SessionManager"):
         assert hasattr(clients, name), name
     assert issubclass(clients.SessionLimitReached, SessionError) and issubclass(clients.NotConnected, SessionError)
+    assert issubclass(clients.IllegalTransition, SessionError)
     assert [s.value for s in clients.SessionState] == ["STOPPED", "STARTING", "QR", "CONNECTED", "DISCONNECTED", "FAILED"]
 
 
@@ -67,6 +72,58 @@ def test_chromium_flags(tmp_path: Path):
     assert "Foo" in enable.split("=")[1].split(",") and "Bar" in disable.split("=")[1].split(",")
     assert "--headless=new" not in chromium_args(tmp_path, headless=False, user_agent="x")
     assert os.environ["PYPPETEER_SKIP_CHROMIUM_DOWNLOAD"] == "1"
+    # Driven over a pipe: no DevTools port, not even one asked for in the settings.
+    assert "--remote-debugging-pipe" in args and not [a for a in args if a.startswith("--remote-debugging-port")]
+    for flag in ("--remote-debugging-port=9222", "--remote-debugging-address=0.0.0.0"):
+        with pytest.raises(ValueError, match="may not set --remote-debugging-"):
+            ManagerSettings(profiles_dir=tmp_path, extra_args=("--lang=de", flag))
+
+
+def test_the_transition_table_covers_every_state_and_reaches_each_from_stopped():
+    assert set(TRANSITIONS) == set(SessionState)
+    seen, todo = {SessionState.STOPPED}, [SessionState.STOPPED]
+    while todo:
+        for state in TRANSITIONS[todo.pop()]:
+            if state not in seen:
+                seen.add(state)
+                todo.append(state)
+    assert seen == set(SessionState)
+    assert all(SessionState.STOPPED in TRANSITIONS[s] for s in SessionState if s is not SessionState.STOPPED)
+    assert all(SessionState.FAILED in TRANSITIONS[s] for s in SessionState if s not in (SessionState.STOPPED, SessionState.FAILED))
+
+
+async def test_a_move_outside_the_table_raises_and_changes_nothing(tmp_path: Path):
+    manager = SessionManager(ManagerSettings(profiles_dir=tmp_path))
+    events = Recorder()
+    manager.add_listener(events)
+    session = Session("k1", manager.settings, manager)
+    path = [SessionState.STARTING, SessionState.QR, SessionState.CONNECTED, SessionState.DISCONNECTED,
+            SessionState.FAILED, SessionState.STOPPED]
+    for state in path:  # every move along a real life is allowed
+        session.set_state(state, error="boom" if state is SessionState.FAILED else None)
+    session.set_state(SessionState.STOPPED, error="same state, new error")  # staying is always allowed
+    await eventually(lambda: len(events.of("k1", "state")) == len(path) + 1, 5, "the state events")
+    assert events.states("k1") == [s.value for s in path] + ["STOPPED"]
+
+    since = session.since
+    for old, new in [(SessionState.STOPPED, SessionState.CONNECTED), (SessionState.STOPPED, SessionState.FAILED)]:
+        before = session.status()
+        with pytest.raises(IllegalTransition) as raised:
+            session.set_state(new, phone="79990000001", error=None, qr="2@ref")
+        message = str(raised.value)
+        assert "k1" in message and old.value in message and new.value in message, message
+        assert (raised.value.key, raised.value.old, raised.value.new) == ("k1", old, new)
+        assert session.status() == before and session.state is old and session.since == since
+    # From every state, each state outside its entry is refused.
+    for old in SessionState:
+        for new in set(SessionState) - TRANSITIONS[old] - {old}:
+            session.state = old
+            with pytest.raises(IllegalTransition):
+                session.set_state(new)
+            assert session.state is old
+    await asyncio.sleep(0.1)
+    assert len(events.of("k1", "state")) == len(path) + 1  # no event for a refused move
+    await manager.close()
 
 
 def test_chat_ids():
@@ -136,10 +193,13 @@ async def test_a_browser_left_on_the_profile_by_a_previous_run_is_replaced(harne
          "--remote-debugging-port=0", "about:blank"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        await eventually(lambda: (profile / "SingletonLock").is_symlink(), 20, "the leftover browser's lock")
+        # A browser of a version that still opened a DevTools port: its port file goes too.
+        await eventually(lambda: (profile / "SingletonLock").is_symlink() and (profile / "DevToolsActivePort").exists(),
+                         20, "the leftover browser's lock and port file")
         await harness.manager.start("1")
         await harness.events.wait("1", "qr")
         assert leftover.poll() is not None  # killed
+        assert not (profile / "DevToolsActivePort").exists()
         [main] = main_browsers(profile)
         assert main in harness.manager.browser_pids("1")
     finally:

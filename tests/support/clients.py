@@ -3,8 +3,10 @@ recorder, and /proc views of the browsers (no psutil). Holds no tests itself."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable
@@ -181,3 +183,42 @@ async def eventually(check: Callable[[], Any], timeout: float = 10.0, what: str 
         if loop.time() > deadline:
             raise AssertionError(f"timed out waiting for {what}; last value {value!r}")
         await asyncio.sleep(0.05)
+
+
+def process_args(pid: int) -> list[str]:
+    """A process's arguments as text (see ``_args``)."""
+    return [a.decode(errors="replace") for a in _args(pid) if a]
+
+
+def listening_tcp_sockets(pids: list[int]) -> list[tuple[int, str]]:
+    """(pid, local address) of every TCP socket in LISTEN state (0A) that one of ``pids`` holds:
+    the socket inodes of each process's open files, looked up in its network namespace's
+    ``/proc/<pid>/net/tcp`` and ``tcp6``."""
+    found = []
+    for pid in pids:
+        inodes = set()
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                with contextlib.suppress(OSError):
+                    target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                    if target.startswith("socket:["):
+                        inodes.add(target[len("socket:["):-1])
+        for table in ("tcp", "tcp6"):
+            with contextlib.suppress(OSError):
+                for line in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+                    fields = line.split()
+                    if len(fields) > 9 and fields[3] == "0A" and fields[9] in inodes:
+                        found.append((pid, fields[1]))
+    return found
+
+
+def loose_permissions(folder: Path) -> list[tuple[str, str]]:
+    """(path, mode) of ``folder`` and everything in it that gives group or others any access.
+    Symbolic links are left out: Linux ignores their mode bits (always 0777)."""
+    loose = []
+    for path in [folder, *folder.rglob("*")]:
+        with contextlib.suppress(FileNotFoundError):  # Chromium may delete a file meanwhile
+            st = path.lstat()
+            if not stat.S_ISLNK(st.st_mode) and st.st_mode & 0o077:
+                loose.append((str(path.relative_to(folder.parent)), oct(st.st_mode & 0o777)))
+    return loose
