@@ -2,37 +2,59 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell cat setup.cfg pyproject.toml | cksum | cut -d' ' -f1)
+HASH := $(shell cat setup.cfg pyproject.toml | cksum | cut -d' ' -f1)
+RUN_STAMP := $(VENV)/.run-$(HASH)
+TEST_STAMP := $(VENV)/.test-$(HASH)
 PYTEST_ARGS ?=
 
-.PHONY: run test install chromium bench migrate clean
+.PHONY: run demo test test-quick install install-test chromium bench migrate clean
 
-$(STAMP): setup.cfg pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+$(PY):
+	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test,bench]'
-	rm -f $(VENV)/.installed-*
+
+# What the server needs, and nothing else.
+$(RUN_STAMP): setup.cfg pyproject.toml | $(PY)
+	@echo "Installing wamulti into $(VENV) (the first time takes a minute)..."
+	$(PY) -m pip install -q -e .
+	rm -f $(VENV)/.run-*
 	touch $@
 
-install: $(STAMP)
+# The server, plus what the tests and the benchmarks need.
+$(TEST_STAMP): setup.cfg pyproject.toml | $(PY)
+	$(PY) -m pip install -q -e '.[test,bench]'
+	rm -f $(VENV)/.test-* $(VENV)/.run-*
+	touch $@ $(RUN_STAMP)
 
-# Debian's chromium, installed once when missing (pyppeteer never downloads a browser of its own).
+install: $(RUN_STAMP)
+install-test: $(TEST_STAMP)
+
+# Debian's chromium (and ffmpeg, for voice notes), installed once when missing; pyppeteer never
+# downloads a browser of its own.
 chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
+	@command -v chromium >/dev/null 2>&1 && command -v ffmpeg >/dev/null 2>&1 || { \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium ffmpeg; }
 
 run: install
 	$(VENV)/bin/wamulti serve
 
+# The server beside the WhatsApp simulator: try everything without a phone.
+demo: install chromium
+	$(PY) -m tests.fakewa.demo
+
 migrate: install
 	$(VENV)/bin/wamulti migrate
 
-test: install chromium
+test: install-test chromium
 	PYPPETEER_SKIP_CHROMIUM_DOWNLOAD=1 $(PY) -m pytest $(PYTEST_ARGS)
 
-bench: install chromium
+# While working: everything but the tests that start Chromium or take long.
+test-quick: install-test
+	PYPPETEER_SKIP_CHROMIUM_DOWNLOAD=1 $(PY) -m pytest -m "not browser and not slow" $(PYTEST_ARGS)
+
+bench: install-test chromium
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache
+	rm -rf $(VENV) *.egg-info .pytest_cache build dist

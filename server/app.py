@@ -19,10 +19,12 @@ import tornado.web
 from server import access
 from server.config import Config, load_core, read_file, validate_plugin_sections
 from server.db import Database, open_database, redact_url
-from server.db.migrations import CORE_SQL, migrate
+from server.db.migrations import migrate, sql_folder
 from server.events import make_event_bus
+from server.files import private_dir
+from server.logs import quiet_secret_loggers
 from server.handlers import BaseHandler, NotFoundHandler, access_log, hard_body_cap
-from server.plugins import BUILTINS, call_hook, make_plugin_manager
+from server.plugins import BUILTINS, call_hook, make_plugin_manager, notify_hook
 
 log = logging.getLogger("wamulti")
 
@@ -55,6 +57,45 @@ def build_app(
     return WamultiApp(config, pm)
 
 
+def default_config_text() -> str:
+    """A config.yaml with every setting of the core and the built-in plugins at its default."""
+    import yaml
+
+    core, merged = load_core({}, environ={})
+    pm = make_plugin_manager(core.plugins or list(BUILTINS), entry_points=False)
+    schemas: dict[str, type] = {}
+    for result in pm.hook.config_schema():
+        schemas.update(result or {})
+    config = validate_plugin_sections(core, merged, schemas, tolerated=BUILTINS, environ={})
+    values = {key: value for key, value in config.items()}
+    values["plugins"] = list(BUILTINS)
+    values["database"] = {**values["database"], "url": None}  # None: SQLite in the data folder
+    header = (
+        "# wamulti's configuration, written by `wamulti init` with every setting at its default.\n"
+        "# Any key can be overridden by an environment variable WAMULTI_<SECTION>__<KEY>.\n"
+        "# database.url null is SQLite in <data_dir>/wamulti.db; for MySQL or MariaDB:\n"
+        "#   mysql://user:password@host:3306/database\n"
+    )
+    return header + yaml.safe_dump(_plain(values), sort_keys=False, allow_unicode=True)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def migration_sources(plugins: pluggy.PluginManager, dialect: str) -> list[tuple[str, Any]]:
+    sources: list[tuple[str, Any]] = [("core", sql_folder("core", dialect))]
+    for impl in plugins.hook.register_migrations.get_hookimpls():
+        folder = impl.function(dialect=dialect)
+        if folder:
+            sources.append((impl.plugin_name, Path(folder) if isinstance(folder, str) else folder))
+    return sources
+
+
 class WamultiApp:
     """One wamulti server: its config, plugins, database and (once started) HTTP server."""
 
@@ -70,6 +111,7 @@ class WamultiApp:
         self.port: int | None = None
         self.started_monotonic = time.monotonic()
         self._opened = False
+        quiet_secret_loggers()
 
     @property
     def data_dir(self) -> Path:
@@ -81,7 +123,7 @@ class WamultiApp:
 
     async def open(self) -> None:
         """Open the database and apply pending migrations (all the CLI needs)."""
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.data_dir)
         db_cfg = self.config.database
         self.db = open_database(
             db_cfg.url, pool_size=db_cfg.pool_size, connect_timeout=db_cfg.connect_timeout, query_timeout=db_cfg.query_timeout
@@ -93,15 +135,10 @@ class WamultiApp:
             log.info("applied %d migration(s)", len(applied))
         self._opened = True
 
-    def migration_sources(self) -> list[tuple[str, Path]]:
-        dialect = self.db.dialect
-        sources = [("core", CORE_SQL / dialect)]
-        for name, plugin in self.plugins.list_name_plugin():
-            impl = getattr(plugin, "register_migrations", None)
-            folder = impl(dialect=dialect) if impl else None
-            if folder:
-                sources.append((name, Path(folder)))
-        return sources
+    def migration_sources(self) -> list[tuple[str, Any]]:
+        """The core's migration folder, then each plugin's (``register_migrations``), in
+        registration order; a folder is recorded under the name of the plugin that returned it."""
+        return migration_sources(self.plugins, self.db.dialect)
 
     def collect_routes(self) -> list[tuple[Any, ...]]:
         from server.health import default_handlers
@@ -151,22 +188,27 @@ class WamultiApp:
         log.info("listening on http://%s:%d", host, self.port)
 
     async def stop(self) -> None:
-        """Stop accepting, run shutdown hooks (closing every browser), close the database."""
-        if self.http_server is not None:
-            self.http_server.stop()
+        """Stop accepting, run shutdown hooks (closing every browser), close the bus and the
+        database. Each step runs even when an earlier one failed."""
+        try:
+            if self.http_server is not None:
+                self.http_server.stop()
+                try:
+                    # Waits for requests in flight; one stuck forever must not keep the server up.
+                    await asyncio.wait_for(self.http_server.close_all_connections(), SHUTDOWN_GRACE)
+                except asyncio.TimeoutError:
+                    log.warning("requests still running after %.0f s; stopping anyway", SHUTDOWN_GRACE)
+                self.http_server = None
+            if self.tornado_app is not None:
+                self.tornado_app = None
+                await notify_hook(self.plugins, "shutdown", app=self)
+        finally:
             try:
-                # Waits for requests in flight; one stuck forever must not keep the server up.
-                await asyncio.wait_for(self.http_server.close_all_connections(), SHUTDOWN_GRACE)
-            except asyncio.TimeoutError:
-                log.warning("requests still running after %.0f s; stopping anyway", SHUTDOWN_GRACE)
-            self.http_server = None
-        if self.tornado_app is not None:
-            await call_hook(self.plugins, "shutdown", app=self)
-            self.tornado_app = None
-        if self.events is not None:
-            await self.events.close()
-            self.events = None
-        if self.db is not None:
-            await self.db.close()
-            self.db = None
-        self._opened = False
+                if self.events is not None:
+                    events, self.events = self.events, None
+                    await events.close()
+            finally:
+                if self.db is not None:
+                    db, self.db = self.db, None
+                    await db.close()
+                self._opened = False

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 import yaml
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
 
 ENV_PREFIX = "WAMULTI_"
 DEFAULT_CONFIG_FILE = "config.yaml"
@@ -47,8 +47,18 @@ class ServerSchema(_Strict):
     xheaders = fields.Boolean(load_default=False)
 
 
+def database_url(value: str) -> None:
+    """A URL the backends can open: the error says which forms there are."""
+    from server.db import parse_url
+
+    try:
+        parse_url(value)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from None
+
+
 class DatabaseSchema(_Strict):
-    url = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(r"^(sqlite|mysql)://"))
+    url = fields.String(load_default=None, allow_none=True, validate=database_url)
     pool_size = fields.Integer(load_default=10, validate=validate.Range(min=2, max=500))
     connect_timeout = fields.Float(load_default=5.0, validate=validate.Range(min=0.1))
     query_timeout = fields.Float(load_default=30.0, validate=validate.Range(min=0.1))
@@ -58,6 +68,12 @@ class LoggingSchema(_Strict):
     level = fields.String(
         load_default="INFO", validate=validate.OneOf(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"])
     )
+
+    @pre_load
+    def any_case(self, data: Any, **kwargs: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("level"), str):
+            data = {**data, "level": data["level"].strip().upper()}
+        return data
 
 
 class EventsSchema(_Strict):
@@ -71,6 +87,7 @@ class WebsocketSchema(_Strict):
     ping_interval = fields.Float(load_default=20.0, validate=validate.Range(min=0))
     reauth_interval = fields.Float(load_default=30.0, validate=validate.Range(min=0.05))
     max_message_bytes = fields.Integer(load_default=64 * 1024, validate=validate.Range(min=256))
+    max_per_user = fields.Integer(load_default=20, validate=validate.Range(min=1, max=10_000))
 
 
 class CoreSchema(Schema):

@@ -107,3 +107,85 @@ def test_generated_jwt_secret_is_private(tmp_path):
     assert secret.stat().st_mode & 0o777 == 0o600
     assert len(secret.read_text().strip()) >= 32
     assert secret.read_text().strip() not in result.stderr + result.stdout
+
+
+# -- errors an operator meets: one line each, that says what to do --------------------------------
+def one_line(result) -> str:
+    lines = result.stderr.strip().splitlines()
+    assert lines and "Traceback" not in result.stderr, result.stderr
+    return lines[-1]
+
+
+def test_a_port_in_use_is_one_line(tmp_path):
+    import socket
+
+    holder = socket.socket()
+    holder.bind(("127.0.0.1", 0))
+    holder.listen()
+    port = holder.getsockname()[1]
+    try:
+        result = run_cli("--config", str(DEFAULT_CONFIG), "serve", "--port", str(port), cwd=tmp_path)
+    finally:
+        holder.close()
+    assert result.returncode == 1
+    assert one_line(result) == (f"wamulti: 127.0.0.1:{port} is in use by another program: stop it, or choose another "
+                                "port with --port or server.port")
+
+
+@pytest.mark.parametrize("url, said", [
+    ("mysql://root@127.0.0.1:3306", "the MySQL URL names no database: add it, as in mysql://user:password@host:3306/wamulti"),
+    ("postgres://db/x", "postgres:// is not supported: use sqlite:///relative/path.db, sqlite:////absolute/path.db "
+                        "or mysql://user:password@host:3306/database"),
+    ("data/wamulti.db", "a URL without a scheme is not supported: use sqlite:///relative/path.db, "
+                        "sqlite:////absolute/path.db or mysql://user:password@host:3306/database"),
+])
+def test_a_database_url_that_cannot_work_is_one_line(tmp_path, url, said):
+    result = run_cli("--config", str(DEFAULT_CONFIG), "migrate", cwd=tmp_path, env={"WAMULTI_DATABASE__URL": url})
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [f"wamulti: config: database.url: {said}"]
+
+
+def test_the_log_level_is_read_in_any_case(tmp_path):
+    app = build_app(DEFAULT_CONFIG, overrides={"logging": {"level": "info"}}, environ={}, entry_points=False)
+    assert app.config.logging.level == "INFO"
+    result = run_cli("--config", str(DEFAULT_CONFIG), "migrate", cwd=tmp_path, env={"WAMULTI_LOGGING__LEVEL": "warning"})
+    assert result.returncode == 0, result.stderr
+    assert "applying migration" not in result.stderr  # INFO lines left out at WARNING
+
+
+def test_no_config_file_here_is_one_line_and_creates_nothing(tmp_path):
+    result = run_cli("serve", cwd=tmp_path)
+    assert result.returncode == 2
+    assert one_line(result).startswith(f"wamulti: no config.yaml in {tmp_path}: ")
+    assert "--config PATH" in one_line(result) and "wamulti init" in one_line(result)
+    assert list(tmp_path.iterdir()) == []  # no data folder appeared
+    written = run_cli("init", cwd=tmp_path)
+    assert written.returncode == 0, written.stderr
+    assert (tmp_path / "config.yaml").exists()
+    again = run_cli("init", cwd=tmp_path)
+    assert again.returncode == 1 and "exists already" in again.stderr
+    migrated = run_cli("migrate", cwd=tmp_path)
+    assert migrated.returncode == 0, migrated.stderr
+    assert (tmp_path / "data" / "wamulti.db").exists()
+
+
+def test_config_works_after_the_sub_command_as_well(tmp_path):
+    (tmp_path / "other.yaml").write_text(f"data_dir: {tmp_path / 'elsewhere'}\n")
+    result = run_cli("migrate", "--config", "other.yaml", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "elsewhere" / "wamulti.db").exists()
+
+
+async def test_a_missing_chromium_is_said_at_start_up(tmp_path):
+    from tests.support.faults import ServerProcess, write_config
+
+    config = write_config(tmp_path / "config.yaml", data_dir=str(tmp_path / "data"),
+                          whatsapp={"chromium": "/nonexistent/chromium"})
+    server = ServerProcess(config, cwd=tmp_path, log=tmp_path / "server.log")
+    await server.start()
+    await server.stop()
+    said = [line for line in server.log_text().splitlines() if "Chromium not found" in line]
+    assert len(said) == 1 and "ERROR" in said[0]
+    assert said[0].endswith("Chromium not found: install Debian's `chromium` package or set whatsapp.chromium in config.yaml "
+                            "(configured: '/nonexistent/chromium' is not an executable file); "
+                            "WhatsApp sessions cannot start until it is installed")

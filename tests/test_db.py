@@ -4,10 +4,21 @@ from __future__ import annotations
 import pytest
 
 from server.db import IntegrityError, open_database, parse_url, redact_url
-from server.db.migrations import CORE_SQL, migrate, split_statements
+from server.app import migration_sources
+from server.db.migrations import migrate, split_statements, sql_folder
+from server.plugins import BUILTINS, make_plugin_manager
 from server.timeutil import now_db
 
 TABLES = {"users", "products", "articles", "chats", "messages", "wa_sessions", "schema_migrations"}
+BUILTIN_MIGRATIONS = [
+    "core/0001_initial.sql", "core/0002_canonical_usernames.sql", "catalog/0001_products.sql",
+    "articles/0001_articles.sql", "whatsapp/0001_sessions_chats_messages.sql",
+]
+
+
+def every_owner(dialect: str) -> list:
+    """The migration folders of the core and every built-in plugin, as the server finds them."""
+    return migration_sources(make_plugin_manager(BUILTINS, entry_points=False), dialect)
 
 
 @pytest.fixture
@@ -35,13 +46,18 @@ async def _user(db, name: str = "u") -> int:
 
 
 async def test_migrations_apply_once_and_record_themselves(db):
-    sources = [("core", CORE_SQL / db.dialect)]
+    sources = every_owner(db.dialect)
     first = await migrate(db, sources)
-    assert first == ["core/0001_initial.sql"]
+    assert first == BUILTIN_MIGRATIONS
     assert TABLES <= await _tables(db)
     assert await migrate(db, sources) == []
     rows = await db.fetch_all("SELECT id FROM schema_migrations")
-    assert [r["id"] for r in rows] == ["core/0001_initial.sql"]
+    assert sorted(r["id"] for r in rows) == sorted(BUILTIN_MIGRATIONS)
+
+
+async def test_each_owner_creates_only_its_own_tables(db):
+    await migrate(db, [("core", sql_folder("core", db.dialect))])
+    assert await _tables(db) - {"sqlite_sequence"} == {"users", "schema_migrations"}
 
 
 async def test_a_plugin_migration_folder_is_applied_after_the_core(db, tmp_path):
@@ -49,13 +65,13 @@ async def test_a_plugin_migration_folder_is_applied_after_the_core(db, tmp_path)
     folder.mkdir()
     (folder / "0001_greetings.sql").write_text("CREATE TABLE greetings (id INTEGER PRIMARY KEY, text VARCHAR(20));\n"
                                                "INSERT INTO greetings (id, text) VALUES (1, 'a;b');\n")
-    applied = await migrate(db, [("core", CORE_SQL / db.dialect), ("hello", folder)])
-    assert applied == ["core/0001_initial.sql", "hello/0001_greetings.sql"]
+    applied = await migrate(db, [("core", sql_folder("core", db.dialect)), ("hello", folder)])
+    assert applied == ["core/0001_initial.sql", "core/0002_canonical_usernames.sql", "hello/0001_greetings.sql"]
     assert await db.fetch_value("SELECT text FROM greetings") == "a;b"
 
 
 async def test_a_failing_migration_is_not_recorded(db, tmp_path):
-    await migrate(db, [("core", CORE_SQL / db.dialect)])
+    await migrate(db, every_owner(db.dialect))
     folder = tmp_path / "broken"
     folder.mkdir()
     (folder / "0001_broken.sql").write_text("CREATE TABLE fine (id INTEGER PRIMARY KEY);\nTHIS IS NOT SQL;\n")
@@ -66,7 +82,7 @@ async def test_a_failing_migration_is_not_recorded(db, tmp_path):
 
 
 async def test_deleting_a_user_deletes_their_chats_messages_and_session(db):
-    await migrate(db, [("core", CORE_SQL / db.dialect)])
+    await migrate(db, every_owner(db.dialect))
     keep, gone = await _user(db, "keep"), await _user(db, "gone")
     now = now_db()
     for uid in (keep, gone):
@@ -80,7 +96,7 @@ async def test_deleting_a_user_deletes_their_chats_messages_and_session(db):
 
 
 async def test_upsert_never_duplicates_a_row(db):
-    await migrate(db, [("core", CORE_SQL / db.dialect)])
+    await migrate(db, every_owner(db.dialect))
     uid = await _user(db)
     row = {"user_id": uid, "wa_id": "true_1@c.us_A", "chat_id": "1@c.us", "body": "hi", "ack": 1}
     await db.upsert("messages", row, keys=["user_id", "wa_id"], update=["ack"])
@@ -90,19 +106,19 @@ async def test_upsert_never_duplicates_a_row(db):
 
 
 async def test_a_transaction_rolls_back_on_error_and_constraints_raise_our_error(db):
-    await migrate(db, [("core", CORE_SQL / db.dialect)])
+    await migrate(db, every_owner(db.dialect))
     await _user(db, "first")
     with pytest.raises(IntegrityError):
         async with db.transaction() as tx:
             now = now_db()
             await tx.execute("INSERT INTO users (username, password_hash, created_at, updated_at) VALUES ('second', 'x', ?, ?)", (now, now))
-            await tx.execute("INSERT INTO users (username, password_hash, created_at, updated_at) VALUES ('FIRST', 'x', ?, ?)", (now, now))
+            await tx.execute("INSERT INTO users (username, password_hash, created_at, updated_at) VALUES ('first', 'x', ?, ?)", (now, now))
     names = [r["username"] for r in await db.fetch_all("SELECT username FROM users")]
     assert names == ["first"]
 
 
 async def test_parameters_are_never_executed_as_sql(db):
-    await migrate(db, [("core", CORE_SQL / db.dialect)])
+    await migrate(db, every_owner(db.dialect))
     payload = "x'); DROP TABLE users; -- %s ? %%"
     uid = await _user(db, "inj")
     await db.execute("UPDATE users SET full_name = ? WHERE id = ?", (payload, uid))
@@ -136,7 +152,7 @@ async def test_a_deadlock_victim_is_our_error_and_is_retried_on_mysql():
         db = open_database(url)
         await db.connect()
         try:
-            await migrate(db, [("core", CORE_SQL / "mysql")])
+            await migrate(db, every_owner("mysql"))
             first, second = await _user(db, "one"), await _user(db, "two")
             both_locked_one = asyncio.Barrier(2)
             attempts: list[str] = []

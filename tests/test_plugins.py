@@ -16,6 +16,8 @@ from server.handlers import BaseHandler
 from tests.support.server import DEFAULT_CONFIG, ROOT, spawned_server
 
 THROWAWAY = '''
+from importlib import resources
+
 from server import access, hookimpl
 from server.handlers import BaseHandler
 from marshmallow import Schema, fields
@@ -27,8 +29,14 @@ class GreetingConfig(Schema):
 
 class Hello(BaseHandler):
     @access.public
-    def get(self):
-        self.write_json({"greeting": self.config["throwaway"]["greeting"]})
+    async def get(self):
+        stored = await self.db.fetch_value("SELECT text FROM throwaway_greetings")
+        self.write_json({"greeting": self.config["throwaway"]["greeting"], "stored": stored})
+
+
+@hookimpl
+def register_migrations(dialect):
+    return resources.files("wamulti_throwaway") / "sql" / dialect
 
 
 @hookimpl
@@ -53,13 +61,22 @@ async def greet(app, args):
 '''
 
 
-def install_throwaway_plugin(folder: Path) -> None:
-    """Install a plugin the way pip would: a module and a dist-info with an entry point."""
-    (folder / "wamulti_throwaway.py").write_text(THROWAWAY)
+def install_throwaway_plugin(folder: Path) -> Path:
+    """Install a plugin the way pip would: a package with its migrations, and a dist-info with an
+    entry point. Returns the package's module file."""
+    package = folder / "wamulti_throwaway"
+    package.mkdir()
+    (package / "__init__.py").write_text(THROWAWAY)
+    for dialect in ("sqlite", "mysql"):
+        (package / "sql" / dialect).mkdir(parents=True)
+        (package / "sql" / dialect / "0001_greetings.sql").write_text(
+            "CREATE TABLE throwaway_greetings (text VARCHAR(40) NOT NULL);\n"
+            "INSERT INTO throwaway_greetings (text) VALUES ('from its own migration');\n")
     dist = folder / "wamulti_throwaway-0.1.dist-info"
     dist.mkdir()
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: wamulti-throwaway\nVersion: 0.1\n")
     (dist / "entry_points.txt").write_text("[wamulti]\nthrowaway = wamulti_throwaway\n")
+    return package / "__init__.py"
 
 
 def _env(site: Path) -> dict[str, str]:
@@ -85,7 +102,7 @@ def test_a_third_party_plugin_installed_by_entry_point_serves_routes_and_command
 
     with spawned_server(["--config", str(DEFAULT_CONFIG)], cwd=work, env=_env(site)) as (proc, port):
         response = httpx.get(f"http://127.0.0.1:{port}/api/throwaway", timeout=10)
-        assert response.json() == {"greeting": "hi there"}
+        assert response.json() == {"greeting": "hi there", "stored": "from its own migration"}
     assert proc.returncode == 0
 
 
@@ -134,8 +151,7 @@ async def test_start_up_fails_when_a_handler_method_has_no_access_level(tmp_path
 def test_a_plugin_with_a_misspelled_hook_stops_start_up(tmp_path):
     site = tmp_path / "site"
     site.mkdir()
-    install_throwaway_plugin(site)
-    module = site / "wamulti_throwaway.py"
+    module = install_throwaway_plugin(site)
     module.write_text(module.read_text().replace("def register_routes(app)", "def register_route(app)"))
     result = subprocess.run(
         [sys.executable, "-m", "server.cli", "--config", str(DEFAULT_CONFIG), "migrate"],
@@ -143,3 +159,50 @@ def test_a_plugin_with_a_misspelled_hook_stops_start_up(tmp_path):
     )
     assert result.returncode == 2
     assert "register_route" in result.stderr and "Traceback" not in result.stderr
+
+
+class Broken:
+    """A plugin whose notification hooks fail."""
+
+    @hookimpl
+    def shutdown(self, app):
+        raise RuntimeError("shutdown failed")
+
+    @hookimpl
+    async def user_deleted(self, app, user_id):
+        raise RuntimeError("user_deleted failed")
+
+
+class Listening:
+    def __init__(self) -> None:
+        self.heard: list[str] = []
+
+    @hookimpl
+    def shutdown(self, app):
+        self.heard.append("shutdown")
+
+    @hookimpl
+    def user_deleted(self, app, user_id):
+        self.heard.append(f"user_deleted {user_id}")
+
+
+async def test_a_failing_notification_hook_neither_skips_the_others_nor_keeps_the_database_open(tmp_path, caplog):
+    """Broken is registered last, so pluggy calls it first."""
+    from server.plugins import notify_hook
+
+    app = build_app(DEFAULT_CONFIG, overrides={"data_dir": str(tmp_path), "database": {"url": f"sqlite:///{tmp_path}/db.sqlite"},
+                                               "events": {"backend": "memory"}}, environ={}, entry_points=False)
+    listening = Listening()
+    app.plugins.register(listening)
+    app.plugins.register(Broken())
+    await app.start(port=0)
+    await notify_hook(app.plugins, "user_deleted", app=app, user_id=7)
+    db, events = app.db, app.events
+    await app.stop()
+    assert listening.heard == ["user_deleted 7", "shutdown"]
+    failures = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert any("user_deleted hook of plugin" in f for f in failures) and any("shutdown hook of plugin" in f for f in failures)
+    assert app.db is None and app.events is None
+    with pytest.raises(Exception):
+        await db.fetch_value("SELECT 1")  # closed
+    assert events.subscriber_count() == 0

@@ -4,8 +4,14 @@ from __future__ import annotations
 from typing import Any
 
 from server import hookimpl
+from server.db.migrations import sql_folder
 
 from plugins.articles.handlers import count_articles, default_handlers
+
+
+@hookimpl
+def register_migrations(dialect: str) -> Any:
+    return sql_folder("articles", dialect)
 
 
 @hookimpl

@@ -4,8 +4,14 @@ from __future__ import annotations
 from typing import Any
 
 from server import hookimpl
+from server.db.migrations import sql_folder
 
 from plugins.catalog.handlers import count_products, default_handlers
+
+
+@hookimpl
+def register_migrations(dialect: str) -> Any:
+    return sql_folder("catalog", dialect)
 
 
 @hookimpl

@@ -126,27 +126,36 @@ class Database(Queries):
         yield
 
 
+URL_FORMS = "sqlite:///relative/path.db, sqlite:////absolute/path.db or mysql://user:password@host:3306/database"
+
+
 def parse_url(url: str) -> dict[str, Any]:
-    """Split a ``sqlite:///path`` or ``mysql://user:pass@host:port/db`` URL."""
+    """Split a ``sqlite:///path`` or ``mysql://user:pass@host:port/db`` URL.
+
+    ValueError, with a message that shows the accepted forms, for anything else.
+    """
     parsed = urlparse(url)
     if parsed.scheme == "sqlite":
         # sqlite:///relative/path and sqlite:////absolute/path, as SQLAlchemy spells them.
         path = url[len("sqlite:///"):] if url.startswith("sqlite:///") else ""
         if not path:
-            raise ValueError("a SQLite URL is sqlite:///relative/path or sqlite:////absolute/path")
+            raise ValueError("a SQLite URL is sqlite:///relative/path.db or sqlite:////absolute/path.db")
         return {"backend": "sqlite", "path": path}
     if parsed.scheme == "mysql":
         if not parsed.hostname:
             raise ValueError("a MySQL URL is mysql://user:password@host:3306/database")
+        if not parsed.path.strip("/"):
+            raise ValueError("the MySQL URL names no database: add it, as in mysql://user:password@host:3306/wamulti")
         return {
             "backend": "mysql",
             "host": parsed.hostname,
             "port": parsed.port or 3306,
             "user": unquote(parsed.username or "root"),
             "password": unquote(parsed.password or ""),
-            "db": parsed.path.lstrip("/") or None,
+            "db": parsed.path.strip("/"),
         }
-    raise ValueError(f"unsupported database scheme {parsed.scheme!r} (use sqlite:// or mysql://)")
+    scheme = f"{parsed.scheme}://" if parsed.scheme else "a URL without a scheme"
+    raise ValueError(f"{scheme} is not supported: use {URL_FORMS}")
 
 
 def redact_url(url: str) -> str:

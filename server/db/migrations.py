@@ -1,10 +1,17 @@
-"""Ordered SQL migrations, recorded in ``schema_migrations`` and safe to run twice."""
+"""Ordered SQL migrations, recorded in ``schema_migrations`` and safe to run twice.
+
+Each owner of tables keeps its own folder per dialect: the core (the ``users`` table) and every
+plugin. The built-ins' folders are in the ``sql`` package (``sql/<owner>/<dialect>/``), shipped
+in the wheel and read through :mod:`importlib.resources`; a third-party plugin returns a folder
+of its own package from ``register_migrations`` the same way.
+"""
 from __future__ import annotations
 
 import logging
 import re
 from datetime import datetime, timezone
-from pathlib import Path
+from importlib import resources
+from importlib.abc import Traversable
 from typing import Iterable
 
 from server.db import Database
@@ -12,7 +19,7 @@ from server.db import Database
 log = logging.getLogger("wamulti.migrations")
 
 FILE_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
-CORE_SQL = Path(__file__).resolve().parents[2] / "sql"
+DIALECTS = ("sqlite", "mysql")
 
 _CREATE_TABLE = """
 CREATE TABLE IF NOT EXISTS schema_migrations (
@@ -22,11 +29,18 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 """
 
 
-def migration_files(folder: Path) -> list[Path]:
+def sql_folder(owner: str, dialect: str) -> Traversable:
+    """The migrations of a built-in owner (``core``, ``catalog``...) for ``dialect``."""
+    if dialect not in DIALECTS:
+        raise ValueError(f"unknown SQL dialect {dialect!r}")
+    return resources.files("sql").joinpath(owner, dialect)
+
+
+def migration_files(folder: Traversable) -> list[Traversable]:
     """The ``NNNN_name.sql`` files of a folder, in order; anything else there is an error."""
     if not folder.is_dir():
         raise FileNotFoundError(f"migration folder {folder} does not exist")
-    files = sorted(p for p in folder.iterdir() if p.suffix == ".sql")
+    files = sorted((p for p in folder.iterdir() if p.name.endswith(".sql")), key=lambda p: p.name)
     for path in files:
         if not FILE_NAME.match(path.name):
             raise ValueError(f"migration {path}: name it NNNN_lower_case_name.sql")
@@ -59,7 +73,7 @@ async def applied_ids(db: Database) -> set[str]:
     return {row["id"] for row in rows}
 
 
-async def migrate(db: Database, sources: Iterable[tuple[str, Path]]) -> list[str]:
+async def migrate(db: Database, sources: Iterable[tuple[str, Traversable]]) -> list[str]:
     """Apply every migration not yet recorded, source by source, file by file.
 
     ``sources`` are ``(namespace, folder)`` pairs; a file is recorded as
@@ -69,7 +83,7 @@ async def migrate(db: Database, sources: Iterable[tuple[str, Path]]) -> list[str
     async with db.migration_lock():
         done = await applied_ids(db)
         for namespace, folder in sources:
-            for path in migration_files(Path(folder)):
+            for path in migration_files(folder):
                 mig_id = f"{namespace}/{path.name}"
                 if mig_id in done:
                     continue

@@ -14,6 +14,7 @@ from typing import Any, AsyncIterator
 import aiosqlite
 
 from server.db import Database, DatabaseUnavailable, IntegrityError, Params, Queries, Result
+from server.files import narrow, private_file
 
 
 def _translate(exc: sqlite3.Error) -> Exception:
@@ -57,7 +58,12 @@ class SQLiteDatabase(Database):
 
     async def connect(self) -> None:
         if self.path != ":memory:":
+            # SQLite creates the -wal and -shm files with the database file's mode: a private
+            # database file keeps all three private.
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            private_file(self.path)
+            for suffix in ("-wal", "-shm", "-journal"):
+                narrow(self.path + suffix)
         conn = await aiosqlite.connect(self.path, isolation_level=None)
         conn.row_factory = sqlite3.Row
         for pragma in ("foreign_keys = ON", "journal_mode = WAL", "busy_timeout = 5000", "synchronous = NORMAL"):
