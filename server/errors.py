@@ -1,11 +1,11 @@
-"""The one error contract of API.md, as exceptions that handlers raise."""
+"""The one error contract of docs/api.md, as exceptions that handlers raise."""
 from __future__ import annotations
 
 from typing import Any
 
 from tornado.web import HTTPError
 
-# HTTP status -> the `code` API.md promises for it.
+# HTTP status -> the `code` docs/api.md promises for it.
 CODES: dict[int, str] = {
     400: "bad_request",
     401: "unauthorized",

@@ -74,8 +74,77 @@ async def authenticate(app: WamultiApp, token: str | None) -> dict[str, Any]:
     raise Unauthorized("The token is not valid.")
 
 
+def _body_unread(request: Any) -> bool:
+    """Whether a streamed request body has not been received in full (Tornado's own future)."""
+    pending = getattr(request, "_body_future", None)
+    return pending is not None and not pending.done()
+
+
+class ErrorContract:
+    """What every handler of ours answers and logs, the websocket's upgrade included.
+
+    - Every answer carries ``X-Request-Id`` (the caller's, when it sent a sane one).
+    - Every failure is answered in the one error shape: an ``ApiError`` as it says, a database
+      that does not answer as 503, anything unexpected as a 500 without internals.
+    - A log line names the method, the path and the request id, never the query string (a
+      websocket passes its token there) and never the request's headers.
+    """
+
+    request: Any
+    request_id: str
+
+    def set_default_headers(self) -> None:
+        if not hasattr(self, "request_id"):
+            incoming = self.request.headers.get("X-Request-Id", "")
+            self.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        self.set_header("X-Request-Id", self.request_id)
+        self.set_header("X-Content-Type-Options", "nosniff")
+        origin = self.request.headers.get("Origin")
+        if origin and origin in self.settings["wamulti"].config.server.cors_origins:
+            self.set_header("Access-Control-Allow-Origin", origin)
+            self.set_header("Access-Control-Expose-Headers", "X-Request-Id, Retry-After, Location")
+            self.set_header("Vary", "Origin")
+
+    def allowed_methods(self) -> list[str]:
+        """The methods this handler serves (for the Allow header of a 405, as RFC 9110 asks)."""
+        return [m.upper() for m in access.HTTP_METHODS if access.level_of(getattr(self, m, None)) or m == "options"]
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, ApiError):
+            body = exc.to_dict()
+            for name, value in exc.headers.items():
+                self.set_header(name, value)
+        elif isinstance(exc, DatabaseUnavailable):
+            self.set_status(503)
+            body = error_body(503, "The database is not answering; try again shortly.")
+        elif isinstance(exc, HTTPError):
+            message = exc.log_message % exc.args if exc.log_message and exc.args else exc.log_message
+            body = error_body(exc.status_code, message if exc.status_code < 500 and message else None)
+        else:
+            body = error_body(status_code)
+        if status_code == 405:  # also for methods Tornado refuses itself (TRACE), before prepare()
+            self.set_header("Allow", ", ".join(self.allowed_methods()))
+        if _body_unread(self.request):
+            # The rest of the request's body is still on the wire: the connection cannot carry
+            # another request, and the client must know before it sends one.
+            self.set_header("Connection", "close")
+        self.set_header("Content-Type", "application/json; charset=UTF-8")
+        self.set_header("Cache-Control", "no-store")
+        self.finish(json.dumps(body, ensure_ascii=False))
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        if isinstance(value, HTTPError):
+            return  # expected; the access log has the status
+        where = f"[{self.request_id}] {self.request.method} {self.request.path}"
+        if isinstance(value, DatabaseUnavailable):
+            log.warning("%s: database unavailable: %s", where, value)
+            return
+        log.error("%s failed:\n%s", where, "".join(traceback.format_exception(typ, value, tb)))
+
+
 @stream_request_body
-class BaseHandler(RequestHandler):
+class BaseHandler(ErrorContract, RequestHandler):
     """Every wamulti handler derives from this. Bodies are streamed so size is enforced early."""
 
     current_user: dict[str, Any] | None
@@ -102,18 +171,6 @@ class BaseHandler(RequestHandler):
         return self.app.events
 
     # -- request life cycle -------------------------------------------
-    def set_default_headers(self) -> None:
-        if not hasattr(self, "request_id"):
-            incoming = self.request.headers.get("X-Request-Id", "")
-            self.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
-        self.set_header("X-Request-Id", self.request_id)
-        self.set_header("X-Content-Type-Options", "nosniff")
-        origin = self.request.headers.get("Origin")
-        if origin and origin in self.app.config.server.cors_origins:
-            self.set_header("Access-Control-Allow-Origin", origin)
-            self.set_header("Access-Control-Expose-Headers", "X-Request-Id, Retry-After, Location")
-            self.set_header("Vary", "Origin")
-
     async def prepare(self) -> None:
         self._body_chunks: list[bytes] = []
         self._body_size = 0
@@ -137,10 +194,6 @@ class BaseHandler(RequestHandler):
             self.current_user = await authenticate(self.app, bearer_token(self.request.headers.get("Authorization")))
             if level == "admin" and self.current_user["role"] != "admin":
                 raise ApiError(403, "Administrators only.")
-
-    def allowed_methods(self) -> list[str]:
-        """The methods this handler serves (for the Allow header of a 405, as RFC 9110 asks)."""
-        return [m.upper() for m in access.HTTP_METHODS if access.level_of(getattr(self, m, None)) or m == "options"]
 
     def data_received(self, chunk: bytes) -> None:
         self._body_size += len(chunk)
@@ -209,40 +262,10 @@ class BaseHandler(RequestHandler):
     def write_json(self, obj: Any, status: int = 200) -> None:
         self.set_status(status)
         self.set_header("Content-Type", "application/json; charset=UTF-8")
+        if "Cache-Control" not in self._headers:
+            # Answers may hold a user's data or a token: no shared or browser cache keeps them.
+            self.set_header("Cache-Control", "no-store")
         self.finish(json.dumps(obj, ensure_ascii=False, separators=(",", ":"), default=str))
-
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        exc = kwargs.get("exc_info", (None, None, None))[1]
-        if isinstance(exc, ApiError):
-            body = exc.to_dict()
-            for name, value in exc.headers.items():
-                self.set_header(name, value)
-        elif isinstance(exc, DatabaseUnavailable):
-            self.set_status(503)
-            body = error_body(503, "The database is not answering; try again shortly.")
-        elif isinstance(exc, HTTPError):
-            body = error_body(exc.status_code, exc.log_message if exc.status_code < 500 and exc.log_message else None)
-        else:
-            body = error_body(status_code)
-        if status_code == 405:  # also for methods Tornado refuses itself (TRACE), before prepare()
-            self.set_header("Allow", ", ".join(self.allowed_methods()))
-        self.set_header("Content-Type", "application/json; charset=UTF-8")
-        self.finish(json.dumps(body, ensure_ascii=False))
-
-    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
-        if isinstance(value, HTTPError):
-            return  # expected; the access log has the status
-        if isinstance(value, DatabaseUnavailable):
-            log.warning("[%s] %s %s: database unavailable: %s", self.request_id, self.request.method, self.request.path, value)
-            return
-        log.error(
-            "[%s] %s %s failed:\n%s",
-            self.request_id,
-            self.request.method,
-            self.request.path,
-            "".join(traceback.format_exception(typ, value, tb)),
-        )
-
 
 def _as_fields(messages: Any) -> dict[str, Any]:
     if isinstance(messages, dict):

@@ -1,8 +1,14 @@
 """Every hook a plugin may implement. Each has a section in docs/plugins.md.
 
-A hook may return a value or an awaitable: the core awaits either (see
-:func:`server.plugins.call_hook`). No hook is ``firstresult``, because a coroutine
-is never ``None``.
+- Collect hooks (``config_schema``, ``register_migrations``, ``register_routes``,
+  ``register_commands``) are called synchronously while the server is assembled: implement them
+  as plain functions.
+- Notification hooks (``shutdown``, ``user_deleted``) run every implementation, each on its own,
+  even when one raises (:func:`server.plugins.notify_hook`).
+- The others may return a value or an awaitable: the core awaits either
+  (:func:`server.plugins.call_hook`).
+
+No hook is ``firstresult``, because a coroutine is never ``None``.
 """
 from __future__ import annotations
 
@@ -49,7 +55,8 @@ def startup(app: Any) -> Any:
 
 @hookspec
 def shutdown(app: Any) -> Any:
-    """Called when the server stops, before the database closes. Release what ``startup`` took."""
+    """Called when the server stops, before the database and the bus close. Release what
+    ``startup`` took. A notification: every implementation runs, whatever another raised."""
 
 
 @hookspec
@@ -68,15 +75,8 @@ def register_commands(subparsers: Any) -> None:
 
 @hookspec
 def user_deleted(app: Any, user_id: int) -> Any:
-    """Called after a user was deleted, so plugins release what they held for them."""
-
-
-@hookspec
-def whatsapp_sessions(app: Any) -> Any:
-    """Return a list of live WhatsApp session rows for the admin session list.
-
-    Each row is ``{userId, state, phone, since, lastActivity}``.
-    """
+    """Called after a user was deleted, so plugins release what they held for them. A
+    notification: every implementation runs, whatever another raised."""
 
 
 @hookspec

@@ -73,3 +73,13 @@ async def call_hook(pm: pluggy.PluginManager, hook_name: str, **kwargs: Any) -> 
     """Call a hook and await every result that is awaitable, in registration order."""
     results = getattr(pm.hook, hook_name)(**kwargs)
     return [await await_me_maybe(result) for result in results]
+
+
+async def notify_hook(pm: pluggy.PluginManager, hook_name: str, **kwargs: Any) -> None:
+    """Call every implementation of a notification hook (``shutdown``, ``user_deleted``), each on
+    its own: one that raises is logged with its plugin's name, and the others still run."""
+    for impl in reversed(getattr(pm.hook, hook_name).get_hookimpls()):  # pluggy's call order
+        try:
+            await await_me_maybe(impl.function(**{name: kwargs[name] for name in impl.argnames}))
+        except Exception:  # noqa: BLE001 - one plugin's failure must not skip the others
+            log.exception("the %s hook of plugin %r failed", hook_name, impl.plugin_name)

@@ -13,6 +13,7 @@ import json
 import logging
 import time
 from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from urllib.parse import urlsplit
 
 from marshmallow import Schema, ValidationError, fields
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
@@ -20,10 +21,10 @@ from tornado.websocket import WebSocketClosedError, WebSocketHandler
 from server import access, hookimpl, openapi
 from server.errors import ApiError, error_body
 from server.events import encode, event, user_channel
-from server.handlers import authenticate, bearer_token, has_lone_surrogate
+from server.handlers import ErrorContract, authenticate, bearer_token, has_lone_surrogate
 from server.plugins import call_hook
 from server.timeutil import iso
-from server.users import get_user, public_user
+from server.users import REVOCATIONS, get_user, public_user
 
 if TYPE_CHECKING:
     from server.app import WamultiApp
@@ -52,17 +53,32 @@ class SocketHub:
     def connections(self) -> int:
         return len(self.sockets)
 
-    def close_user(self, user_id: int, code: int, reason: str) -> None:
+    def count_of(self, user_id: int) -> int:
+        """Sockets signed in as this user."""
+        return sum(1 for socket in self.sockets if socket.user["id"] == user_id)
+
+    def on_revocation(self, text: str) -> None:
+        """A user's older tokens were revoked, or the user was deleted (``users.publish_revocation``),
+        in this process or another: close their sockets now (4401), not at the next re-check."""
+        try:
+            data = json.loads(text)["data"]
+            user_id = int(data["userId"])
+        except (ValueError, KeyError, TypeError):
+            log.warning("ignoring an unreadable revocation event")
+            return
         for socket in list(self.sockets):
-            if socket.user["id"] == user_id or socket.target_user_id == user_id:
-                socket.close(code, reason)
+            if data.get("deleted"):
+                if socket.user["id"] == user_id or socket.target_user_id == user_id:
+                    socket.shut(CLOSE_UNAUTHORIZED, "user deleted")
+            elif socket.user["id"] == user_id and int(socket.user["token_version"]) < int(data["tokenVersion"]):
+                socket.shut(CLOSE_UNAUTHORIZED, "token revoked")
 
 
 async def _ping(socket: UserSocket, data: dict[str, Any]) -> dict[str, Any]:
     return {"pong": True, "time": iso(time.time())}
 
 
-class UserSocket(WebSocketHandler):
+class UserSocket(ErrorContract, WebSocketHandler):
     user: dict[str, Any]
     target_user_id: int
 
@@ -75,18 +91,33 @@ class UserSocket(WebSocketHandler):
         return self.app.state["websocket"]
 
     # -- before the upgrade ---------------------------------------------
-    def check_origin(self, origin: str) -> bool:
-        """Same-origin pages and the configured CORS origins; non-browser clients send no Origin."""
-        if origin in self.app.config.server.cors_origins:
+    def origin_allowed(self) -> bool:
+        """Same-origin pages and the configured CORS origins; non-browser clients send no Origin.
+
+        Decided in ``prepare`` so that a refusal is answered in the error shape (Tornado's own
+        check answers in plain text); ``check_origin`` then agrees with what was decided."""
+        origin = self.request.headers.get("Origin")
+        if origin is None or self.request.headers.get("Sec-Fetch-Site") in ("same-origin", "none"):
             return True
-        return super().check_origin(origin)
+        if urlsplit(origin).netloc.lower() == self.request.headers.get("Host", "").lower():
+            return True
+        return origin in self.app.config.server.cors_origins
+
+    def check_origin(self, origin: str) -> bool:
+        return True  # prepare() refused every origin origin_allowed() does not allow
 
     def _token(self) -> str | None:
         return self.get_query_argument("token", None) or bearer_token(self.request.headers.get("Authorization"))
 
     async def prepare(self) -> None:
+        if not self.origin_allowed():
+            raise ApiError(403, "This origin may not open the websocket; list it in server.cors_origins.")
         self.user = await authenticate(self.app, self._token())
         self.target_user_id = int(self.user["id"])
+        cap = self.app.config.websocket.max_per_user
+        if self.hub.count_of(self.target_user_id) >= cap:
+            raise ApiError(429, f"This user has {cap} sockets open already; close one first.",
+                           headers={"Retry-After": "5"})
         watched = self.get_query_argument("userId", None)
         if watched is not None:
             if not (watched.isascii() and watched.isdigit()):
@@ -122,17 +153,6 @@ class UserSocket(WebSocketHandler):
     async def get(self, *args: Any, **kwargs: Any) -> None:
         await super().get(*args, **kwargs)
 
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        exc = kwargs.get("exc_info", (None, None, None))[1]
-        if isinstance(exc, ApiError):
-            body = exc.to_dict()
-            for name, value in exc.headers.items():
-                self.set_header(name, value)
-        else:
-            body = error_body(status_code)
-        self.set_header("Content-Type", "application/json; charset=UTF-8")
-        self.finish(json.dumps(body))
-
     def get_compression_options(self) -> None:
         return None  # compressing every frame costs more CPU than loopback and LAN bandwidth
 
@@ -156,7 +176,7 @@ class UserSocket(WebSocketHandler):
             self._queue.put_nowait(text)
         except asyncio.QueueFull:
             log.warning("closing a slow websocket of user %s (queue full)", self.target_user_id)
-            self._shut(CLOSE_TOO_SLOW, "too slow: events are not being read")
+            self.shut(CLOSE_TOO_SLOW, "too slow: events are not being read")
 
     def send_frame(self, type_: str, data: Any) -> None:
         self.enqueue(encode(event(type_, data)))
@@ -169,7 +189,7 @@ class UserSocket(WebSocketHandler):
             try:
                 await self.write_message(text)
             except WebSocketClosedError:
-                self._shut(None, None)
+                self.shut(None, None)
                 return
 
     async def _reauth_loop(self, interval: float) -> None:
@@ -186,7 +206,7 @@ class UserSocket(WebSocketHandler):
                 log.debug("re-authentication check failed", exc_info=True)
                 continue
             if user is None or not target_exists or (user["id"] != self.target_user_id and user["role"] != "admin"):
-                self._shut(CLOSE_UNAUTHORIZED, "token revoked or user deleted")
+                self.shut(CLOSE_UNAUTHORIZED, "token revoked or user deleted")
                 return
             self.user = user
 
@@ -228,7 +248,8 @@ class UserSocket(WebSocketHandler):
             log.exception("websocket command failed for user %s", self.target_user_id)
             self.send_frame("reply", {"ref": ref, "ok": False, "error": error_body(500)["error"]})
 
-    def _shut(self, code: int | None, reason: str | None) -> None:
+    def shut(self, code: int | None, reason: str | None) -> None:
+        """Stop delivering events and close (with ``code``, unless the client closed first)."""
         if self._closing:
             return
         self._closing = True
@@ -242,7 +263,7 @@ class UserSocket(WebSocketHandler):
     def on_close(self) -> None:
         if not hasattr(self, "_queue"):
             return
-        self._shut(None, None)
+        self.shut(None, None)
         self._writer.cancel()
         self._reauth.cancel()
 
@@ -260,12 +281,17 @@ async def startup(app: Any) -> None:
     for table in await call_hook(app.plugins, "register_ws_commands", app=app):
         hub.commands.update(table or {})
     app.state["websocket"] = hub
+    app.events.subscribe(REVOCATIONS, hub.on_revocation)
 
 
 @hookimpl
 def shutdown(app: Any) -> None:
     hub: SocketHub | None = app.state.pop("websocket", None)
-    for socket in list(hub.sockets if hub else ()):
+    if hub is None:
+        return
+    if app.events is not None:
+        app.events.unsubscribe(REVOCATIONS, hub.on_revocation)
+    for socket in list(hub.sockets):
         socket.close(1001, "server shutting down")
 
 
@@ -273,10 +299,3 @@ def shutdown(app: Any) -> None:
 def admin_stats(app: Any) -> dict[str, Any]:
     hub: SocketHub | None = app.state.get("websocket")
     return {"websocket": {"connections": hub.connections if hub else 0}}
-
-
-@hookimpl
-def user_deleted(app: Any, user_id: int) -> None:
-    hub: SocketHub | None = app.state.get("websocket")
-    if hub is not None:
-        hub.close_user(user_id, CLOSE_UNAUTHORIZED, "user deleted")

@@ -67,6 +67,7 @@ async def test_200_sockets_rest_and_sessions_for_a_minute(fakewa, tmp_path):
         data_dir=str(data),
         database={"url": f"sqlite:///{tmp_path / 'wamulti.db'}"},
         auth={"bcrypt_rounds": 4, "jwt_secret": "l" * 40},
+        websocket={"max_per_user": SOCKETS_PER_USER},
         **wa_config(fakewa, max_sessions=USERS, max_concurrent_starts=USERS, heartbeat_interval=5.0, heartbeat_timeout=15.0,
                     send_rate={"per_minute": 6000, "burst": 100, "jitter_seconds": 0}),
     )

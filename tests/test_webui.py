@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 
+from clients import chat_id_of
 from tests.support.server import ROOT, TEST_PASSWORD, bearer
 from tests.support.webui import UI, artifact_prefix
 from tests.support.whatsapp import wa_config, wait_state
@@ -95,6 +96,22 @@ async def test_the_page_and_its_files_are_served_under_a_strict_policy(server, l
     assert await ui.page.evaluate("() => window.__inline") is None
     await ui.shot("sign-in")
 
+    # One rule for phone numbers: the page's chatIdFromPhone answers what the server's chat_id_of does.
+    typed = ["+7 999 123-45-67", "(999) 123.45.67", "79991234567", " +79991234567 ", "12345", "1234567890123456",
+             "79991234567@c.us", "120363012345678@g.us", "123456789012@lid", "status@broadcast", "7999@c.us",
+             "abc1234567", "+7 999 ١٢٣ 45 67", "79991234567@s.whatsapp.net", "++79991234567", ""]
+    in_browser = await ui.page.evaluate(
+        "async (values) => { const { chatIdFromPhone } = await import('/static/webui/dom.js');"
+        " return values.map((v) => chatIdFromPhone(v)); }", typed)
+    expected = []
+    for value in typed:
+        try:
+            expected.append(chat_id_of(value))
+        except ValueError:
+            expected.append(None)
+    assert in_browser == expected
+    assert expected[:2] == ["79991234567@c.us", "9991234567@c.us"]
+
 
 # -- accounts ------------------------------------------------------------------------------------
 async def test_register_sign_in_keep_the_token_and_sign_out(make_server, launch_browser, request):
@@ -128,7 +145,7 @@ async def test_register_sign_in_keep_the_token_and_sign_out(make_server, launch_
     await ui.text_of("#register-email-error", "Not a valid email address.")
     await ui.fill("#register-email", "")
     await ui.page.click(".auth-form button[type=submit]")
-    await ui.text_of("#register-username-error", "That username is taken.")
+    await ui.text_of("#register-username-error", "That username, or one that looks like it, is taken.")
     assert await ui.text("#register-password-error") == ""
 
     # Registered: the chats page, the user's name, the WhatsApp panel; no admin pages.

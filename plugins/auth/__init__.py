@@ -24,8 +24,9 @@ def register_routes(app: Any) -> list:
 
 
 @hookimpl
-def startup(app: Any) -> None:
-    app.state["auth"] = AuthService.from_app(app)
+async def startup(app: Any) -> None:
+    service = app.state["auth"] = AuthService.from_app(app)
+    await service.stand_in_hash()  # made now, so no login waits for it
 
 
 @hookimpl

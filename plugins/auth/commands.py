@@ -8,9 +8,12 @@ from typing import Any
 
 from marshmallow import ValidationError
 
+from server.errors import ApiError
 from server.timeutil import now_db
 
-from plugins.auth.schemas import PASSWORD, USERNAME
+from plugins.auth import usernames
+from plugins.auth.accounts import create_user
+from plugins.auth.schemas import PASSWORD
 from plugins.auth.service import AuthService
 
 
@@ -39,14 +42,14 @@ def _ask_password() -> str:
 
 
 async def create_admin(app: Any, args: argparse.Namespace) -> int:
-    try:
-        USERNAME(args.username)
-    except ValidationError as exc:
-        print(f"create-admin: --username: {exc.messages[0]}", file=sys.stderr)
+    username = usernames.canonical(args.username)
+    if not usernames.is_valid(username):
+        print(f"create-admin: --username: {usernames.RULE}", file=sys.stderr)
         return 2
     password = args.password if args.password is not None else _ask_password()
     try:
-        PASSWORD(password)
+        for check in PASSWORD:
+            check(password)
     except ValidationError as exc:
         print(f"create-admin: password: {exc.messages[0]}", file=sys.stderr)
         return 2
@@ -55,20 +58,19 @@ async def create_admin(app: Any, args: argparse.Namespace) -> int:
         password_hash = await service.hash_password(password)
     finally:
         service.close()
-    now = now_db()
-    existing = await app.db.fetch_one("SELECT id FROM users WHERE username = ?", (args.username,))
+    existing = await app.db.fetch_one("SELECT id FROM users WHERE username = ?", (username,))
     if existing:
         await app.db.execute(
             "UPDATE users SET role = 'admin', password_hash = ?, token_version = token_version + 1,"
             " updated_at = ? WHERE id = ?",
-            (password_hash, now, existing["id"]),
+            (password_hash, now_db(), existing["id"]),
         )
-        print(f"{args.username} is now an administrator (password reset).")
-    else:
-        await app.db.execute(
-            "INSERT INTO users (username, password_hash, full_name, email, role, points, token_version,"
-            " created_at, updated_at) VALUES (?, ?, '', '', 'admin', 0, 0, ?, ?)",
-            (args.username, password_hash, now, now),
-        )
-        print(f"Administrator {args.username} created.")
+        print(f"{username} is now an administrator (password reset).")
+        return 0
+    try:
+        await create_user(app.db, username, password_hash, role="admin")
+    except ApiError as exc:
+        print(f"create-admin: --username: {exc.message}", file=sys.stderr)
+        return 2
+    print(f"Administrator {username} created.")
     return 0

@@ -2,8 +2,7 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from collections import OrderedDict, deque
+import secrets
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -11,64 +10,27 @@ import bcrypt
 
 from server.errors import Unauthorized
 
+from plugins.auth.throttle import LoginThrottle, RateLimit
 from plugins.auth.tokens import InvalidToken, TokenService, load_or_create_secret
-
-# Compared against when the username is unknown, so both failures take the same time.
-_DUMMY_HASH = bcrypt.hashpw(b"wamulti-dummy-password", bcrypt.gensalt(4))
 
 
 def _bcrypt_input(password: str) -> bytes:
-    """bcrypt reads 72 bytes at most, and bcrypt 5 refuses more: cut the same way on both sides."""
+    """bcrypt reads 72 bytes at most, and bcrypt 5 refuses more. New passwords are refused past
+    72 bytes (``schemas.fits_bcrypt``); a longer one typed at login is cut the same way, so an
+    account made before that rule still signs in."""
     return password.encode("utf-8")[:72]
 
 
-class LoginThrottle:
-    """At most ``max_failures`` wrong logins per username within ``window`` seconds.
-
-    Kept in memory per process, bounded to ``max_names`` usernames (least recent dropped).
-    """
-
-    def __init__(self, max_failures: int, window: float, max_names: int = 100_000) -> None:
-        self.max_failures = max_failures
-        self.window = window
-        self.max_names = max_names
-        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        times = self._failures.get(key, deque())
-        while times and times[0] <= now - self.window:
-            times.popleft()
-        return times
-
-    def retry_after(self, username: str) -> float:
-        """Seconds to wait before trying again, or 0 when a login may be tried."""
-        key = username.lower()
-        now = time.monotonic()
-        times = self._recent(key, now)
-        if len(times) < self.max_failures:
-            return 0.0
-        return times[0] + self.window - now
-
-    def failed(self, username: str) -> None:
-        key = username.lower()
-        now = time.monotonic()
-        times = self._recent(key, now)
-        times.append(now)
-        self._failures[key] = times
-        self._failures.move_to_end(key)
-        while len(self._failures) > self.max_names:
-            self._failures.popitem(last=False)
-
-    def succeeded(self, username: str) -> None:
-        self._failures.pop(username.lower(), None)
-
-
 class AuthService:
-    def __init__(self, tokens: TokenService, bcrypt_rounds: int, throttle: LoginThrottle, workers: int) -> None:
+    def __init__(
+        self, tokens: TokenService, bcrypt_rounds: int, throttle: LoginThrottle, registrations: RateLimit, workers: int
+    ) -> None:
         self.tokens = tokens
         self.bcrypt_rounds = bcrypt_rounds
         self.throttle = throttle
+        self.registrations = registrations
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="bcrypt")
+        self._stand_in: bytes | None = None
 
     @classmethod
     def from_app(cls, app: Any) -> AuthService:
@@ -77,7 +39,13 @@ class AuthService:
         return cls(
             TokenService(secret, cfg["token_ttl_seconds"]),
             cfg["bcrypt_rounds"],
-            LoginThrottle(cfg["login_max_failures"], cfg["login_window_seconds"]),
+            LoginThrottle(
+                per_user=cfg["login_max_failures"],
+                per_address=cfg["login_max_failures_per_address"],
+                global_max=cfg["login_max_failures_global"],
+                window=cfg["login_window_seconds"],
+            ),
+            RateLimit(cfg["register_max_per_address"], cfg["register_window_seconds"]),
             cfg["hash_workers"],
         )
 
@@ -90,8 +58,15 @@ class AuthService:
         hashed = await loop.run_in_executor(self._executor, bcrypt.hashpw, _bcrypt_input(password), salt)
         return hashed.decode("ascii")
 
+    async def stand_in_hash(self) -> bytes:
+        """A hash of the configured cost, checked when no user matches: an unknown name then
+        takes as long as a wrong password, so the time of an answer does not tell which."""
+        if self._stand_in is None:
+            self._stand_in = (await self.hash_password(secrets.token_urlsafe(16))).encode("ascii")
+        return self._stand_in
+
     async def check_password(self, password: str, password_hash: str | None) -> bool:
-        stored = password_hash.encode("ascii") if password_hash else _DUMMY_HASH
+        stored = password_hash.encode("ascii") if password_hash else await self.stand_in_hash()
         loop = asyncio.get_running_loop()
         ok = await loop.run_in_executor(self._executor, bcrypt.checkpw, _bcrypt_input(password), stored)
         return ok and password_hash is not None

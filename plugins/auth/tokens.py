@@ -11,6 +11,8 @@ from typing import Any
 
 import jwt
 
+from server.files import narrow, private_dir, write_private
+
 log = logging.getLogger("wamulti.security")
 
 ALGORITHM = "HS256"
@@ -27,16 +29,14 @@ def load_or_create_secret(data_dir: str | os.PathLike[str]) -> str:
     """The secret kept in ``<data_dir>/jwt_secret`` (mode 0600), made at first start."""
     path = Path(data_dir) / SECRET_FILE
     if path.exists():
+        narrow(path)
         secret = path.read_text(encoding="ascii").strip()
         if len(secret) >= 32:
             return secret
         log.warning("%s is too short; making a new secret (existing tokens stop working)", path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(path.parent)
     secret = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(secret + "\n")
-    os.chmod(path, 0o600)
+    write_private(path, (secret + "\n").encode("ascii"))
     log.info("generated a JWT secret in %s", path)
     return secret
 

@@ -25,6 +25,9 @@ from tests.support.server import DEFAULT_CONFIG, ROOT, deep_merge
 def write_config(path: Path, **sections: Any) -> Path:
     """The default config.yaml with ``sections`` merged over it, written to ``path``."""
     base = yaml.safe_load(DEFAULT_CONFIG.read_text(encoding="utf-8")) or {}
+    # Tests register many users and try many passwords from one address.
+    base = deep_merge(base, {"auth": {"register_max_per_address": 100_000, "login_max_failures_per_address": 100_000,
+                                      "login_max_failures_global": 100_000}})
     path.write_text(yaml.safe_dump(deep_merge(base, sections)), encoding="utf-8")
     return path
 

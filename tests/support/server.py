@@ -151,13 +151,17 @@ def test_config(tmp_path: Path, db_url: str, **overrides: Any) -> dict[str, Any]
     base = {
         "data_dir": str(tmp_path / "data"),
         "database": {"url": db_url},
-        "auth": {"bcrypt_rounds": 4},
+        # Tests register many users and try many passwords from one address; the limits have
+        # tests of their own (test_security_hardening.py).
+        "auth": {"bcrypt_rounds": 4, "register_max_per_address": 100_000, "login_max_failures_per_address": 100_000,
+                 "login_max_failures_global": 100_000},
         "logging": {"level": "DEBUG"},
     }
     return deep_merge(base, overrides)
 
 
 test_config.__test__ = False  # a helper, not a test
+
 
 def assert_error(response, status: int, code: str) -> dict:
     assert response.status_code == status, response.text

@@ -133,11 +133,17 @@ export function chatTitle(chat, chatId) {
   return name || phoneOf(id);
 }
 
-/** A phone number typed by a person (or a chat id) as a chat id, or null when it is not one. */
+/**
+ * A phone number typed by a person (or a chat id) as a chat id, or null when it is not one.
+ * The server's rule (clients/ids.py chat_id_of), written again for the browser; a test holds the
+ * two to the same answers.
+ */
 export function chatIdFromPhone(text) {
   const value = String(text || '').trim();
-  if (/^(\d{5,20}@c\.us|[0-9-]{5,64}@g\.us)$/.test(value)) return value;
-  if (!/^\+?[\d\s().-]+$/.test(value)) return null;
-  const digits = value.replace(/\D/g, '');
+  if (value.includes('@')) {
+    return /^([0-9]{5,20}@c\.us|[0-9-]{5,64}@g\.us|[0-9]{5,20}@lid|status@broadcast)$/.test(value) ? value : null;
+  }
+  if (!/^\+?[0-9 ().-]+$/.test(value)) return null;
+  const digits = value.replace(/[^0-9]/g, '');
   return digits.length >= 6 && digits.length <= 15 ? `${digits}@c.us` : null;
 }
