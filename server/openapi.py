@@ -11,12 +11,20 @@ the declaration names, so the document and the validation cannot drift apart::
         async def post(self) -> None:
             data = openapi.load_body(self)
 
+One schema declares both sides of a model. A request body is its *load side*
+(:func:`input_schema`: the read-only ``dump_only`` fields such as ``id`` and the timestamps
+left out, component ``ProductInput``, ``ProductInputPartial`` for ``partial=True``), and
+:func:`load_body` validates with that very schema. An answer is its *dump side* (component
+``Product``: the ``load_only`` fields such as passwords left out). Generated clients thus
+neither send nor require what the server sets.
+
 The document is built once per app from the routes it registered (``app.routes``), so a
 switched-off plugin's routes leave it. The access mark decides the security requirement and
 the usual error responses (401, 403, 422, 404...); ``errors`` adds or rewords others.
 """
 from __future__ import annotations
 
+import copy
 import functools
 import http
 import json
@@ -26,9 +34,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
 
 from apispec import APISpec
-from apispec.ext.marshmallow import MarshmallowPlugin
-from apispec.ext.marshmallow.common import resolve_schema_cls
-from marshmallow import INCLUDE, Schema, fields
+from apispec.ext.marshmallow import MarshmallowPlugin, OpenAPIConverter
+from apispec.ext.marshmallow.common import get_fields, resolve_schema_cls
+from marshmallow import INCLUDE, Schema, fields, missing
 from tornado.web import RequestHandler
 
 import server
@@ -79,6 +87,84 @@ def _instance(schema: Any) -> Schema | None:
     raise TypeError(f"expected a marshmallow Schema class or instance, got {schema!r}")
 
 
+# -- the two sides of a schema --------------------------------------------------------
+_INPUT_OF = "__wamulti_input_of__"  # on an input_schema() class: the schema it was made from
+
+
+@functools.lru_cache(maxsize=None)
+def input_schema(schema_cls: type[Schema]) -> type[Schema]:
+    """The load side of ``schema_cls``: what a request body may hold.
+
+    A subclass named ``<Name>InputSchema`` (component ``<Name>Input``) that excludes the
+    read-only (``dump_only``) fields, so a body neither lists nor requires ``id`` or the
+    timestamps; sending one is refused as an unknown field, as ``schema_cls`` itself refuses
+    it. ``load_only`` fields (passwords) stay. Validators, hooks and Meta options are
+    inherited; a nested schema class (also in a List) is replaced by its own load side.
+    """
+    if getattr(schema_cls, _INPUT_OF, None) is not None:
+        return schema_cls
+    read_only = tuple(name for name, f in schema_cls().fields.items() if f.dump_only)
+    meta = type("Meta", (schema_cls.Meta,), {"exclude": (*getattr(schema_cls.Meta, "exclude", ()), *read_only)})
+    nested = {}
+    for name, declared in schema_cls._declared_fields.items():
+        converted = _load_side_field(declared)
+        if name not in read_only and converted is not declared:
+            nested[name] = converted
+    base = schema_cls.__name__.removesuffix("Schema").removesuffix("Input")
+    return type(
+        f"{base}InputSchema",
+        (schema_cls,),
+        {
+            "Meta": meta,
+            "__module__": schema_cls.__module__,
+            "__doc__": f"What a request may send of {schema_cls.__name__}: its fields but the read-only ones.",
+            _INPUT_OF: schema_cls,
+            **nested,
+        },
+    )
+
+
+def _load_side_field(declared: fields.Field) -> fields.Field:
+    """``declared``, or a copy of it whose nested schema class is that class's load side."""
+    if isinstance(declared, fields.Nested) and not isinstance(declared, fields.Pluck):
+        target = declared.nested
+        if isinstance(target, type) and issubclass(target, Schema):
+            # a declared (class-level) field is never bound, so its nested schema is not cached yet
+            out = copy.copy(declared)
+            out.nested = input_schema(target)
+            return out
+        return declared
+    inner = getattr(declared, "inner", None)  # fields.List
+    if isinstance(inner, fields.Field):
+        converted = _load_side_field(inner)
+        if converted is not inner:
+            out = copy.copy(declared)
+            out.inner = converted
+            return out
+    return declared
+
+
+def is_input(schema: Any) -> bool:
+    """Whether ``schema`` (class or instance) is a load side made by :func:`input_schema`."""
+    return getattr(resolve_schema_cls(schema), _INPUT_OF, None) is not None
+
+
+def _body_schema(schema: Schema) -> Schema:
+    """The load side of a declared body, keeping the instance's options (``partial``...)."""
+    cls = input_schema(type(schema))
+    if type(schema) is cls:
+        return schema
+    read_only = {name for name, f in schema.fields.items() if f.dump_only}  # also instance-level dump_only
+    return cls(
+        only=schema.only,
+        exclude=set(schema.exclude) | read_only,
+        many=schema.many,
+        load_only=schema.load_only,
+        partial=schema.partial,
+        unknown=schema.unknown,
+    )
+
+
 def _responses(value: Any) -> tuple[Response, ...]:
     if isinstance(value, (list, tuple)):
         return tuple(r for item in value for r in _responses(item))
@@ -107,7 +193,8 @@ def doc(
 
     - ``body``/``query``: the marshmallow schema that validates the JSON body / query string;
       :func:`load_body` and :func:`load_query` use it. ``Schema(partial=True)`` for updates
-      that take any subset of the fields.
+      that take any subset of the fields. A body is the schema's load side
+      (:func:`input_schema`): its read-only fields are neither documented nor accepted.
     - ``responses``: ``{status: X}`` where X is a Schema class or instance, a :class:`Response`,
       a description string (no body), None (no body), or a list of those (several media types).
       Default: ``{200: "OK"}``.
@@ -118,7 +205,7 @@ def doc(
     decl = Operation(
         summary=summary,
         description=description,
-        body=_instance(body),
+        body=None if body is None else _body_schema(_instance(body)),
         query=_instance(query),
         responses={int(status): _responses(value) for status, value in (responses or {200: "OK"}).items()},
         errors={int(status): text for status, text in (errors or {}).items()},
@@ -308,6 +395,76 @@ def _schema_name(schema: Any) -> str:
     return name
 
 
+class _Converter(OpenAPIConverter):
+    """apispec's marshmallow converter, with what generated clients need to keep their types."""
+
+    def init_parameter_attribute_functions(self) -> None:
+        super().init_parameter_attribute_functions()
+        self.add_parameter_attribute_function(_query_without_null)
+
+    def field2nullable(self, field: fields.Field, ret: dict[str, Any]) -> dict[str, Any]:
+        """A nullable nested schema as OpenAPI 3.0 says it: ``allOf: [$ref]`` + ``nullable``.
+
+        apispec writes ``anyOf: [{type: object, nullable: true}, $ref]``, whose first member
+        generators turn into an untyped object of its own; this way they read "X or None".
+        """
+        if field.allow_none and self.openapi_version.major == 3 and self.openapi_version.minor == 0:
+            if "$ref" in ret:
+                return {"allOf": [{"$ref": ret.pop("$ref")}], "nullable": True}
+            if "allOf" in ret:
+                return {"allOf": ret.pop("allOf"), "nullable": True}
+        return super().field2nullable(field, ret=ret)
+
+    def schema2jsonschema(self, schema: Any) -> dict[str, Any]:
+        jsonschema = super().schema2jsonschema(schema)
+        return jsonschema if is_input(schema) else _dump_side(jsonschema, get_fields(schema))
+
+
+def _dump_side(jsonschema: dict[str, Any], schema_fields: Mapping[str, fields.Field]) -> dict[str, Any]:
+    """An answer's JSON schema: what the server always sends is required, nothing is defaulted.
+
+    ``load_only`` fields (passwords) are left out. A field with a ``load_default`` is filled
+    in when the object is made, and one with a ``dump_default`` is always dumped, so both are
+    required, like ``required=True`` ones; a default says what a *request* may leave out, so
+    answers have none.
+    """
+    properties = jsonschema.get("properties", {})
+    required = set(jsonschema.get("required", []))
+    for name, field_obj in schema_fields.items():
+        key = field_obj.data_key or name
+        if key not in properties:
+            continue
+        if field_obj.load_only:
+            del properties[key]
+            required.discard(key)
+            continue
+        properties[key].pop("default", None)
+        if field_obj.load_default is not missing or field_obj.dump_default is not missing:
+            required.add(key)
+    if required:
+        jsonschema["required"] = sorted(required)
+    else:
+        jsonschema.pop("required", None)
+    return jsonschema
+
+
+def _query_without_null(self: OpenAPIConverter, field: fields.Field, ret: dict[str, Any]) -> dict[str, Any]:
+    """A query string has no null: leaving the argument out is how one says "none". So a
+    ``load_default=None`` argument is documented as optional, not as nullable or null by default."""
+    if ret.get("in") == "query":
+        schema = ret.get("schema", {})
+        schema.pop("nullable", None)
+        if "default" in schema and schema["default"] is None:
+            del schema["default"]
+        if "enum" in schema:
+            schema["enum"] = [value for value in schema["enum"] if value is not None]
+    return {}
+
+
+class _Plugin(MarshmallowPlugin):
+    Converter = _Converter
+
+
 def _drop_partial_defaults(doc: dict[str, Any]) -> None:
     """A field left out of a partial (update) body keeps its value: it has no default there."""
     for name, schema in doc.get("components", {}).get("schemas", {}).items():
@@ -395,7 +552,7 @@ def build_document(routes: Iterable[Any], *, title: str = "wamulti", version: st
         title=title,
         version=version,
         openapi_version=OPENAPI_VERSION,
-        plugins=[MarshmallowPlugin(schema_name_resolver=_schema_name)],
+        plugins=[_Plugin(schema_name_resolver=_schema_name)],
         info={"description": _INFO},
     )
     spec.components.security_scheme(
@@ -465,26 +622,54 @@ _PAGE = """<!DOCTYPE html>
   <meta charset="utf-8">
   <title>wamulti API</title>
   <link rel="stylesheet" href="docs/swagger-ui.css">
+  <style>body { margin: 0; }</style>
   <link rel="icon" type="image/png" href="docs/favicon-32x32.png" sizes="32x32">
   <link rel="icon" type="image/png" href="docs/favicon-16x16.png" sizes="16x16">
-  <style>body { margin: 0; }</style>
 </head>
 <body>
   <div id="swagger-ui"></div>
   <script src="docs/swagger-ui-bundle.js"></script>
-  <script>
-    window.ui = SwaggerUIBundle({
-      url: "openapi.json",
-      dom_id: "#swagger-ui",
-      layout: "BaseLayout",
-      deepLinking: true,
-      persistAuthorization: true,
-      validatorUrl: null
-    });
-  </script>
+  <script src="docs/init.js"></script>
 </body>
 </html>
 """
+
+# The page's own files: no inline script, so its policy can refuse every inline script.
+_OWN_ASSETS = {
+    "init.js": (
+        "application/javascript; charset=utf-8",
+        b"""window.ui = SwaggerUIBundle({
+  url: "openapi.json",
+  dom_id: "#swagger-ui",
+  layout: "BaseLayout",
+  deepLinking: true,
+  persistAuthorization: true,
+  validatorUrl: null
+});
+""",
+    ),
+}
+
+# Scripts only from this server and never inline; Swagger UI sets inline styles on its elements.
+# Tokens typed into "Authorize" stay in this page, which no other site may frame.
+DOCS_POLICY = "; ".join([
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data:",
+    "font-src 'self' data:",
+    "connect-src 'self'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+])
+
+
+def _page_headers(handler: BaseHandler) -> None:
+    handler.set_header("Content-Security-Policy", DOCS_POLICY)
+    handler.set_header("X-Frame-Options", "DENY")
+    handler.set_header("Referrer-Policy", "no-referrer")
+
 
 # Files of the swagger-ui-bundle package the page uses (served from the installed package).
 ASSETS = {
@@ -512,6 +697,7 @@ class DocsHandler(BaseHandler):
         responses={200: Response(description="An HTML page.", media_type="text/html")},
     )
     def get(self) -> None:
+        _page_headers(self)
         self.set_header("Content-Type", "text/html; charset=UTF-8")
         self.finish(_PAGE)
 
@@ -523,12 +709,16 @@ class DocsAssetHandler(BaseHandler):
         responses={200: Response(description="The file (script, style sheet or icon).", media_type="application/octet-stream")},
     )
     def get(self, asset: str) -> None:
-        content_type = ASSETS.get(asset)
-        if content_type is None:
+        if asset in _OWN_ASSETS:
+            content_type, content = _OWN_ASSETS[asset]
+        elif asset in ASSETS:
+            content_type, content = ASSETS[asset], _asset(asset)
+        else:
             raise ApiError(404, f"No documentation file {asset}.")
+        _page_headers(self)
         self.set_header("Content-Type", content_type)
         self.set_header("Cache-Control", "public, max-age=86400")
-        self.finish(_asset(asset))
+        self.finish(content)
 
 
 default_handlers = [

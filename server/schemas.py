@@ -23,7 +23,7 @@ class Timestamp(fields.String):
 
 
 class UserSchema(Schema):
-    """The user object of API.md, as ``server.users.public_user`` answers it."""
+    """The user object of docs/api.md, as ``server.users.public_user`` answers it."""
 
     id = fields.Integer(dump_only=True, required=True)
     username = fields.String(dump_only=True, required=True, metadata={"example": "alice"})

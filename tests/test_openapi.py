@@ -5,6 +5,7 @@ import re
 from typing import Any
 
 import pytest
+from marshmallow import Schema, ValidationError, fields
 from tornado.web import RequestHandler
 
 from server import access, hookimpl, openapi
@@ -20,7 +21,6 @@ PLUGIN_PATHS = {
         "/api/admin/users/{user_id}",
         "/api/admin/users/{user_id}/role",
         "/api/admin/stats",
-        "/api/admin/whatsapp-sessions",
     ],
 }
 # Modules whose every handler method must carry an @openapi.doc declaration.
@@ -65,12 +65,18 @@ def resolve(doc: dict[str, Any], schema: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+def component_name(schema: dict[str, Any]) -> str:
+    return schema["$ref"].removeprefix("#/components/schemas/")
+
+
 def check_instance(doc: dict[str, Any], schema: dict[str, Any], value: Any, where: str) -> None:
     """A small JSON-schema check: types, required, and no undocumented keys."""
     schema = resolve(doc, schema)
     if value is None:
         assert schema.get("nullable") or "type" not in schema, f"{where}: null where {schema} is documented"
         return
+    if len(schema.get("allOf", [])) == 1:  # a nullable nested object: allOf [$ref] + nullable
+        schema = resolve(doc, schema["allOf"][0])
     kind = schema.get("type")
     python = {"object": dict, "array": list, "string": str, "integer": int, "number": (int, float), "boolean": bool}
     if kind:
@@ -132,7 +138,7 @@ async def test_each_operation_has_its_access_security_and_error_answers(server):
         if any(p["in"] == "query" for p in op.get("parameters", [])):
             assert "422" in responses, where
         for status, answer in responses.items():
-            if int(status) >= 400 and path != "/api/db-status":  # its 503 has the 200's shape (API.md)
+            if int(status) >= 400 and path != "/api/db-status":  # its 503 has the 200's shape (docs/api.md)
                 assert answer["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}, where
         fn = registered[(path, method)]
         if fn.__module__ in DECLARED_MODULES:
@@ -159,30 +165,81 @@ async def test_every_reference_resolves(server):
 
 
 async def test_the_documented_bodies_are_the_ones_that_validate(server):
-    """Each body schema in the document refuses what it does not list and requires what it requires."""
+    """Each body schema in the document refuses what it does not list and requires what it requires;
+    the read-only fields of the model it creates or changes are not in it, and are refused."""
     doc = await fetch_document(server)
+    components = doc["components"]["schemas"]
     registered = registered_operations(server.app)
     admin, me = await server.admin()
-    checked = 0
+    checked, models = 0, set()
     for path, method, op in operations(doc):
         if "requestBody" not in op or registered[(path, method)].__module__ not in DECLARED_MODULES:
             continue
         url = re.sub(r"{\w+}", str(me["id"]), path)
-        schema = resolve(doc, op["requestBody"]["content"]["application/json"]["schema"])
+        ref = op["requestBody"]["content"]["application/json"]["schema"]
+        name, schema = component_name(ref), resolve(doc, ref)
         where = f"{method.upper()} {path}"
+        assert re.fullmatch(r"\w+Input(Partial)?", name), (where, name)
+        assert not [n for n, prop in schema["properties"].items() if prop.get("readOnly")], where
         response = await server.client.request(method, url, headers=bearer(admin), json={"not_documented": 1})
         assert "not_documented" in assert_error(response, 422, "validation_failed")["fields"], where
-        for name, prop in schema["properties"].items():
-            if prop.get("readOnly"):
-                response = await server.client.request(method, url, headers=bearer(admin), json={name: 1})
-                assert name in assert_error(response, 422, "validation_failed")["fields"], (where, name)
-        required = {n for n in schema.get("required", []) if not schema["properties"][n].get("readOnly")}
+        model = components.get(re.sub(r"Input(Partial)?$", "", name), {"properties": {}})
+        for field in set(model["properties"]) - set(schema["properties"]):
+            assert model["properties"][field].get("readOnly"), (where, field)
+            response = await server.client.request(method, url, headers=bearer(admin), json={field: 1})
+            assert field in assert_error(response, 422, "validation_failed")["fields"], (where, field)
+            models.add(name)
+        required = set(schema.get("required", []))
         if required:
             response = await server.client.request(method, url, headers=bearer(admin), json={})
             missing = set(assert_error(response, 422, "validation_failed")["fields"]) - {"_schema"}
             assert missing == required, where
         checked += 1
     assert checked >= 8
+    assert {"ProductInput", "ProductInputPartial", "ArticleInput", "ArticleInputPartial"} <= models
+
+
+async def test_answers_list_no_write_only_field_and_require_what_is_always_sent(server):
+    doc = await fetch_document(server)
+    components = doc["components"]["schemas"]
+    answers = {
+        component_name(content["schema"])
+        for _, _, op in operations(doc)
+        for status, answer in op["responses"].items()
+        for content in answer.get("content", {}).values()
+        if "$ref" in content.get("schema", {})
+    }
+    assert {"Product", "Article", "User", "SignedIn", "Error"} <= answers
+    for name, schema in components.items():
+        if name.endswith(("Input", "InputPartial")):
+            continue
+        for field, prop in schema.get("properties", {}).items():
+            assert not prop.get("writeOnly") and "default" not in prop, (name, field)
+    product, article = components["Product"], components["Article"]
+    assert set(product["required"]) == set(product["properties"])
+    assert set(article["required"]) == set(article["properties"])
+    # The same declaration's load side: what a create may leave out has its default there.
+    assert components["ProductInput"]["required"] == ["name"]
+    assert components["ProductInput"]["properties"]["price"]["default"] == "0.00"
+    assert "required" not in components["ProductInputPartial"]
+    assert components["RegisterInput"]["properties"]["password"]["writeOnly"] is True
+
+
+async def test_types_generated_clients_would_lose_are_spelled_the_way_they_read_them(server):
+    """A nullable nested object is ``allOf: [$ref]`` + ``nullable`` (not an anyOf with an untyped
+    object); a query argument is never nullable nor null by default (a query string has no null)."""
+    doc = await fetch_document(server)
+    chat = doc["components"]["schemas"]["Chat"]
+    assert chat["properties"]["lastMessage"] == {"allOf": [{"$ref": "#/components/schemas/Message"}], "nullable": True}
+    assert "lastMessage" not in chat["required"]
+    queries = [p for _, _, op in operations(doc) for p in op.get("parameters", []) if p["in"] == "query"]
+    assert {"q", "role", "before", "limit", "offset", "format"} <= {p["name"] for p in queries}
+    for parameter in queries:
+        schema = parameter["schema"]
+        assert "nullable" not in schema and schema.get("default", "") is not None, parameter
+        assert None not in schema.get("enum", []), parameter
+    role = next(p for p in doc["paths"]["/api/admin/users"]["get"]["parameters"] if p["name"] == "role")
+    assert role == {"in": "query", "name": "role", "required": False, "schema": {"type": "string", "enum": ["user", "admin"]}}
 
 
 async def test_answers_match_their_documented_schemas(server):
@@ -287,6 +344,58 @@ def test_tornado_patterns_become_openapi_paths():
         openapi.path_template(r"/x/(?:a|b)")
 
 
+class LineSchema(Schema):
+    id = fields.Integer(dump_only=True, required=True)
+    quantity = fields.Integer(required=True)
+
+
+class OrderSchema(Schema):
+    id = fields.Integer(dump_only=True, required=True)
+    note = fields.String(load_default="")
+    secret = fields.String(load_only=True)
+    lines = fields.List(fields.Nested(LineSchema), required=True)
+    first = fields.Nested(LineSchema, allow_none=True)
+
+
+class OrdersHandler(BaseHandler):
+    @access.admin
+    @openapi.doc(summary="Order", body=OrderSchema, responses={201: OrderSchema})
+    def post(self) -> None: ...
+
+    @access.admin
+    @openapi.doc(summary="Change an order", body=OrderSchema(partial=True), responses={200: OrderSchema})
+    def put(self) -> None: ...
+
+
+def test_a_body_is_the_load_side_of_its_schema_down_to_nested_ones():
+    doc = openapi.build_document([(r"/api/orders", OrdersHandler)])
+    components = doc["components"]["schemas"]
+    assert {"Order", "OrderInput", "OrderInputPartial", "Line", "LineInput"} <= set(components)
+    body = doc["paths"]["/api/orders"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/OrderInput"}
+    order_input = components["OrderInput"]
+    assert set(order_input["properties"]) == {"note", "secret", "lines", "first"}
+    assert order_input["required"] == ["lines"]
+    assert order_input["properties"]["lines"]["items"] == {"$ref": "#/components/schemas/LineInput"}
+    assert order_input["properties"]["first"] == {"allOf": [{"$ref": "#/components/schemas/LineInput"}], "nullable": True}
+    assert set(components["LineInput"]["properties"]) == {"quantity"}
+    order = components["Order"]
+    assert set(order["properties"]) == {"id", "note", "lines", "first"}
+    assert order["required"] == ["id", "lines", "note"]
+    assert order["properties"]["lines"]["items"] == {"$ref": "#/components/schemas/Line"}
+    assert "required" not in components["OrderInputPartial"]
+
+    # load_body validates with exactly that schema: read-only fields, also nested ones, are unknown.
+    schema = openapi.declaration(OrdersHandler.post).body
+    assert schema.load({"lines": [{"quantity": 2}]}) == {"lines": [{"quantity": 2}], "note": ""}
+    with pytest.raises(ValidationError) as refused:
+        schema.load({"id": 1, "lines": [{"id": 1, "quantity": 2}]})
+    assert refused.value.messages == {"id": ["Unknown field."], "lines": {0: {"id": ["Unknown field."]}}}
+    partial = openapi.declaration(OrdersHandler.put).body
+    assert partial.partial is True and partial.load({"note": "x"}) == {"note": "x"}
+    assert openapi.input_schema(OrderSchema) is type(schema) and openapi.input_schema(type(schema)) is type(schema)
+
+
 def test_loading_without_a_declaration_is_a_programming_error():
     class NoDecl(BaseHandler):
         @access.public
@@ -308,7 +417,12 @@ async def test_docs_page_and_its_files_are_served_from_the_installed_package(ser
     page = await server.client.get("/api/docs")
     assert page.status_code == 200 and page.headers["Content-Type"] == "text/html; charset=UTF-8"
     html = page.text
-    assert "SwaggerUIBundle" in html and 'url: "openapi.json"' in html
+    assert "<script>" not in html, "no inline script: the page's policy refuses it"
+    policy = page.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    assert page.headers["X-Frame-Options"] == "DENY"
+    init = await server.client.get("/api/docs/init.js")
+    assert 'url: "openapi.json"' in init.text and "SwaggerUIBundle" in init.text
     assert not re.search(r"""(?:src|href)=["'](?:https?:)?//""", html), "the page must not load anything from elsewhere"
     links = re.findall(r"""(?:src|href)=["']([^"']+)["']""", html)
     assert len(links) >= 3
@@ -339,7 +453,10 @@ async def test_swagger_ui_renders_every_operation_without_leaving_the_machine(se
     try:
         page = await browser.newPage()
         requested: list[str] = []
+        refused: list[str] = []
         page.on("request", lambda request: requested.append(request.url))
+        page.on("console", lambda message: refused.append(message.text)
+                if "Content Security Policy" in message.text or "Refused to" in message.text else None)
         await page.goto(f"{server.url}/api/docs", waitUntil="networkidle0")
         await page.waitForSelector(".opblock", timeout=30_000)
         shown = await page.evaluate("document.querySelectorAll('.opblock').length")
@@ -348,6 +465,7 @@ async def test_swagger_ui_renders_every_operation_without_leaving_the_machine(se
     finally:
         await browser.close()
     assert shown == expected
+    assert refused == [], "the page works under its own policy"
     assert title.startswith("wamulti")
     assert has_authorize
     outside = [url for url in requested if not url.startswith(f"{server.url}/") and not url.startswith("data:")]

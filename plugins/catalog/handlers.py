@@ -18,7 +18,7 @@ UPDATE = ProductSchema(partial=True)
 
 
 def product_json(row: dict[str, Any]) -> dict[str, Any]:
-    """A product row as API.md answers it: what ``ProductSchema().dump(row)`` gives, without
+    """A product row as docs/api.md answers it: what ``ProductSchema().dump(row)`` gives, without
     marshmallow's per-field machinery (a list of 50 products spent most of its time there)."""
     cents = row["price_cents"]
     return {

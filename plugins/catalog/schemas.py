@@ -78,7 +78,11 @@ def _name_validators(max_length: int) -> list[Any]:
 
 
 class ProductSchema(Schema):
-    """A product. ``id`` and the timestamps are read-only; unknown fields are refused."""
+    """A product. ``id`` and the timestamps are read-only; unknown fields are refused.
+
+    Answers are this schema (component ``Product``); request bodies are its load side,
+    without the read-only fields (``ProductInput``, ``ProductInputPartial``: server.openapi).
+    """
 
     id = fields.Integer(dump_only=True, required=True)
     name = fields.String(required=True, validate=_name_validators(200), metadata={"example": "Coffee mug"})
