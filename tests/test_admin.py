@@ -230,63 +230,35 @@ async def test_stats_have_every_field_of_the_contract(server):
     assert set(stats["database"]["pool"]) == {"size", "free", "maxsize"}
 
 
-async def test_stats_defaults_when_no_plugin_reports_sessions(tmp_path, db_url):
+async def test_stats_have_only_the_parts_of_enabled_plugins(tmp_path, db_url):
     async with server_with_plugins(tmp_path, db_url, ["auth", "admin"]) as server:
         admin, _ = await server.admin()
         stats = (await server.client.get("/api/admin/stats", headers=bearer(admin))).json()
-        assert stats["whatsapp"] == {"sessions": 0, "byState": {}, "maxSessions": 0}
-        assert stats["products"] == 0 and stats["articles"] == 0
+        assert set(stats) == {"users", "process", "database", "websocket"}  # the websocket is the core's
         assert stats["websocket"] == {"connections": 0}
 
 
-class FakeSessions:
-    """Stands in for the WhatsApp plugin's hooks."""
-
-    def __init__(self, rows: list[dict]) -> None:
-        self.rows = rows
+class ExtraStats:
+    """A plugin reporting its own part of the stats."""
 
     @hookimpl
     def admin_stats(self, app):
-        return {"whatsapp": {"sessions": 2, "byState": {"CONNECTED": 1, "QR": 1}}, "custom": {"ok": True}}
-
-    @hookimpl
-    async def whatsapp_sessions(self, app):
-        return self.rows
+        return {"custom": {"ok": True}, "users": {"guests": 3}}
 
 
-async def test_plugins_add_to_stats_and_sessions_through_hooks(tmp_path, db_url):
-    rows: list[dict] = []
-    async with server_with_plugins(tmp_path, db_url, ["auth", "catalog", "articles", "admin"], [FakeSessions(rows)]) as server:
-        await _check_stats_and_sessions_from_hooks(server, rows)
+async def test_plugins_add_their_part_to_the_stats(tmp_path, db_url):
+    async with server_with_plugins(tmp_path, db_url, ["auth", "catalog", "articles", "admin"], [ExtraStats()]) as server:
+        admin, _ = await server.admin()
+        await server.register("ann")
+        stats = (await server.client.get("/api/admin/stats", headers=bearer(admin))).json()
+        assert stats["custom"] == {"ok": True}
+        assert stats["users"] == {"total": 2, "admins": 1, "guests": 3}  # deep-merged with the admin's own
+        assert stats["products"] == 0 and stats["articles"] == 0
+        assert "whatsapp" not in stats
 
 
-async def _check_stats_and_sessions_from_hooks(server, rows: list[dict]) -> None:
-    admin, me = await server.admin()
-    _, ann = await server.register("ann")
-    rows.extend([
-        {"userId": ann["id"], "state": "CONNECTED", "phone": "79991234567", "since": "2026-11-28T10:00:00Z", "lastActivity": "2026-11-28T10:05:00Z"},
-        {"userId": me["id"], "state": "QR", "phone": None, "since": "2026-11-28T10:01:00Z", "lastActivity": None},
-        {"userId": 424242, "state": "STOPPED", "phone": None, "since": "2026-11-28T09:00:00Z", "lastActivity": None},
-    ])
-    stats = (await server.client.get("/api/admin/stats", headers=bearer(admin))).json()
-    assert stats["whatsapp"]["sessions"] == 2 and stats["whatsapp"]["byState"] == {"CONNECTED": 1, "QR": 1}
-    assert "maxSessions" in stats["whatsapp"] and stats["custom"] == {"ok": True}
-    assert stats["users"] == {"total": 2, "admins": 1}
-
-    listed = (await server.client.get("/api/admin/whatsapp-sessions", headers=bearer(admin))).json()
-    assert listed["total"] == 2
-    assert listed["items"] == [
-        {"userId": me["id"], "username": "admin", "state": "QR", "phone": None, "since": "2026-11-28T10:01:00Z", "lastActivity": None},
-        {"userId": ann["id"], "username": "ann", "state": "CONNECTED", "phone": "79991234567",
-         "since": "2026-11-28T10:00:00Z", "lastActivity": "2026-11-28T10:05:00Z"},
-    ]
-    second = (await server.client.get("/api/admin/whatsapp-sessions", params={"offset": 1, "limit": 1}, headers=bearer(admin))).json()
-    assert [s["userId"] for s in second["items"]] == [ann["id"]] and second["total"] == 2
-    assert_error(await server.client.get("/api/admin/whatsapp-sessions", params={"offset": -1}, headers=bearer(admin)), 422, "validation_failed")
-
-
-async def test_sessions_list_is_empty_without_a_whatsapp_plugin(tmp_path, db_url):
+async def test_the_sessions_list_is_the_whatsapp_plugins_route(tmp_path, db_url):
     async with server_with_plugins(tmp_path, db_url, ["auth", "admin"]) as server:
         admin, _ = await server.admin()
         response = await server.client.get("/api/admin/whatsapp-sessions", headers=bearer(admin))
-        assert response.json() == {"items": [], "total": 0, "limit": 50, "offset": 0}
+        assert_error(response, 404, "not_found")

@@ -83,8 +83,14 @@ async def test_two_users_link_chat_and_message_each_other(make_server, fakewa):
     assert (await status(server, admin_token, alice["id"]))["state"] == "CONNECTED"
     assert_error(await server.client.get("/api/whatsapp/status/999999", headers=bearer(admin_token)), 404, "not_found")
     sessions = (await server.client.get("/api/admin/whatsapp-sessions", headers=bearer(admin_token))).json()
-    rows = sessions["items"] if isinstance(sessions, dict) else sessions
-    assert {(r["userId"], r["state"]) for r in rows} >= {(alice["id"], "CONNECTED"), (bob["id"], "CONNECTED")}
+    assert sessions["total"] == 2
+    assert [(r["userId"], r["username"], r["state"], r["phone"]) for r in sessions["items"]] == [
+        (alice["id"], "alice", "CONNECTED", ALICE_PHONE), (bob["id"], "bob", "CONNECTED", BOB_PHONE)]
+    assert all(r["since"].endswith("Z") and r["lastActivity"].endswith("Z") for r in sessions["items"])
+    second = (await server.client.get("/api/admin/whatsapp-sessions", params={"offset": 1, "limit": 1},
+                                      headers=bearer(admin_token))).json()
+    assert [r["userId"] for r in second["items"]] == [bob["id"]] and second["total"] == 2
+    assert_error(await server.client.get("/api/admin/whatsapp-sessions", headers=bearer(bob_token)), 403, "forbidden")
 
 
 async def test_bad_input_and_wrong_state_answers(make_server, fakewa):

@@ -1,4 +1,4 @@
-"""The admin plugin: users and their roles, server statistics, live WhatsApp sessions."""
+"""The admin plugin: users and their roles, and the server statistics every plugin adds to."""
 from __future__ import annotations
 
 from typing import Any

@@ -1,15 +1,24 @@
 """The whatsapp plugin: one WhatsApp Web session per user, over REST and the websocket."""
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from clients import BrowserNotFound, find_chromium
 from server import hookimpl
-from server.timeutil import iso
+from server.db.migrations import sql_folder
 
 from plugins.whatsapp.commands import COMMANDS
 from plugins.whatsapp.handlers import default_handlers
 from plugins.whatsapp.schemas import WhatsAppConfigSchema
 from plugins.whatsapp.service import WhatsAppService
+
+log = logging.getLogger("wamulti.whatsapp")
+
+
+@hookimpl
+def register_migrations(dialect: str) -> Any:
+    return sql_folder("whatsapp", dialect)
 
 
 @hookimpl
@@ -29,6 +38,10 @@ def register_ws_commands(app: Any) -> dict:
 
 @hookimpl
 async def startup(app: Any) -> None:
+    try:
+        find_chromium(app.config["whatsapp"]["chromium"])
+    except BrowserNotFound as exc:  # said once at start, not first to the user who starts a session
+        log.error("%s; WhatsApp sessions cannot start until it is installed", exc)
     service = WhatsAppService(app)
     app.state["whatsapp"] = service
     if app.config["whatsapp"]["restore_on_boot"]:
@@ -52,34 +65,6 @@ def ws_hello(app: Any, user: dict, target_user_id: int) -> dict:
 def admin_stats(app: Any) -> dict:
     service: WhatsAppService | None = app.state.get("whatsapp")
     return {"whatsapp": service.stats()} if service else {}
-
-
-@hookimpl
-async def whatsapp_sessions(app: Any) -> list[dict]:
-    service: WhatsAppService | None = app.state.get("whatsapp")
-    if service is None:
-        return []
-    statuses = service.manager.statuses()
-    if not statuses:
-        return []
-    ids = [int(key) for key in statuses]
-    marks = ", ".join("?" for _ in ids)
-    rows = await app.db.fetch_all(f"SELECT id, username FROM users WHERE id IN ({marks})", ids)
-    names = {int(r["id"]): r["username"] for r in rows}
-    out = []
-    for key, raw in sorted(statuses.items(), key=lambda item: int(item[0])):
-        status = service.api_status(int(key), raw)
-        out.append(
-            {
-                "userId": int(key),
-                "username": names.get(int(key)),
-                "state": status["state"],
-                "phone": status["phone"],
-                "since": status["since"],
-                "lastActivity": iso(raw.get("lastActivity")) if raw.get("lastActivity") else None,
-            }
-        )
-    return out
 
 
 @hookimpl

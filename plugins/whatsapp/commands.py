@@ -7,14 +7,13 @@ from server.errors import ApiError
 from server.pagination import page
 
 from plugins.whatsapp import store
-from plugins.whatsapp.handlers import send_message
-from plugins.whatsapp.phone import parse_before
+from plugins.whatsapp.params import parse_before
 from plugins.whatsapp.schemas import ChatsQuerySchema, SendSchema, WsMessagesSchema
 
 
 async def message_send(socket: Any, data: dict[str, Any]) -> dict[str, Any]:
     args = SendSchema().load(data)
-    return await send_message(socket.app.state["whatsapp"], socket.target_user_id, args["to"], args["message"])
+    return await socket.app.state["whatsapp"].send(socket.target_user_id, args["to"], args["message"])
 
 
 async def chats_list(socket: Any, data: dict[str, Any]) -> dict[str, Any]:

@@ -1,21 +1,19 @@
-"""The WhatsApp routes of API.md. ``:userId`` is the caller's own id, or the caller is an admin."""
+"""The WhatsApp routes of docs/api.md. ``:userId`` is the caller's own id, or the caller is an admin."""
 from __future__ import annotations
 
-import asyncio
-import logging
 from typing import Any
 
-from clients import BrowserNotFound, NotConnected, SessionLimitReached
 from server import access, openapi
-from server.errors import ApiError, Conflict, Forbidden, NotFound, RateLimited, Unavailable
+from server.errors import ApiError, Forbidden, NotFound
 from server.handlers import BaseHandler
-from server.pagination import page
+from server.pagination import PageSchema, page
 from server.users import get_user
 
 from plugins.whatsapp import store
-from plugins.whatsapp.phone import normalise_chat_id, parse_before
+from plugins.whatsapp.params import parse_before
 from plugins.whatsapp.qr import qr_data_url, qr_png
 from plugins.whatsapp.schemas import (
+    AdminSessionSchema,
     ChatSchema,
     ChatsQuerySchema,
     MessageSchema,
@@ -31,14 +29,6 @@ USER_ID = r"(?P<user_id>[0-9]+)"
 OTHER_USER_ERRORS = {403: "Another user's session (only admins may).", 404: "No such user."}
 LAUNCH_ERRORS = {**OTHER_USER_ERRORS, 503: "The session limit is reached, or no Chromium is installed."}
 
-log = logging.getLogger("wamulti.whatsapp")
-
-
-def no_browser(exc: BrowserNotFound) -> Unavailable:
-    """No Chromium on this machine: an operator's problem, said to the caller and in the log."""
-    log.error("cannot start a WhatsApp session: %s", exc)
-    return Unavailable(f"WhatsApp sessions cannot start on this server: {exc}")
-
 
 async def resolve_target(handler: Any, user: dict[str, Any], user_id: int) -> int:
     """403 for another user's session unless admin; 404 for a user that does not exist."""
@@ -51,25 +41,6 @@ async def resolve_target(handler: Any, user: dict[str, Any], user_id: int) -> in
     return user_id
 
 
-async def send_message(wa: WhatsAppService, user_id: int, to: str, body: str) -> dict[str, Any]:
-    """Rate-limit, send through the session, store, and return the API message."""
-    key = str(user_id)
-    if wa.manager.status(key)["state"] != "CONNECTED":
-        raise Conflict("The WhatsApp session is not connected.", extra={"state": wa.status(user_id)["state"]})
-    wait = wa.limiter.take(key)
-    if wait > 0:
-        raise RateLimited(wait, "Sending too fast for this WhatsApp session; slow down.")
-    await asyncio.sleep(wa.limiter.jitter())
-    try:
-        sent = await wa.manager.send_text(key, normalise_chat_id(to), body)
-    except NotConnected:
-        wa.limiter.give_back(key)
-        raise Conflict("The WhatsApp session is not connected.", extra={"state": wa.status(user_id)["state"]}) from None
-    await wa.record_sent(user_id, sent)
-    wa.manager.touch(key)
-    return store.api_message(sent)
-
-
 class WhatsAppHandler(BaseHandler):
     @property
     def wa(self) -> WhatsAppService:
@@ -77,17 +48,8 @@ class WhatsAppHandler(BaseHandler):
 
     async def target(self, user_id: str) -> int:
         uid = await resolve_target(self, self.current_user, int(user_id))
-        self.wa.manager.touch(str(uid))  # any use of the session keeps it from the idle timeout
+        self.wa.touch(uid)
         return uid
-
-    async def launch(self, action: Any, uid: int) -> None:
-        """Start or restart a session: 503 when the limit is reached or no browser is installed."""
-        try:
-            await action(str(uid))
-        except SessionLimitReached:
-            raise Unavailable("The server runs as many WhatsApp sessions as it may; try again later.") from None
-        except BrowserNotFound as exc:
-            raise no_browser(exc) from None
 
 
 class StartHandler(WhatsAppHandler):
@@ -101,8 +63,7 @@ class StartHandler(WhatsAppHandler):
     )
     async def post(self, user_id: str) -> None:
         uid = await self.target(user_id)
-        await self.launch(self.wa.manager.start, uid)
-        self.write_json(self.wa.status(uid), status=202)
+        self.write_json(await self.wa.start(uid), status=202)
 
 
 class StatusHandler(WhatsAppHandler):
@@ -125,16 +86,13 @@ class QrHandler(WhatsAppHandler):
     async def get(self, user_id: str) -> None:
         uid = await self.target(user_id)
         args = openapi.load_query(self)
-        raw = self.wa.manager.status(str(uid))
-        if raw["state"] != "QR" or not raw.get("qr"):
-            state = self.wa.status(uid)["state"]
-            raise Conflict(f"The session is not showing a QR code (state {state}).", extra={"state": state})
+        qr = self.wa.qr(uid)
         if args["format"] == "png":
             self.set_header("Content-Type", "image/png")
             self.set_header("Cache-Control", "no-store")
-            self.finish(qr_png(raw["qr"]))
+            self.finish(qr_png(qr))
             return
-        self.write_json({"qr": raw["qr"], "image": qr_data_url(raw["qr"])})
+        self.write_json({"qr": qr, "image": qr_data_url(qr)})
 
 
 class SendHandler(WhatsAppHandler):
@@ -150,7 +108,7 @@ class SendHandler(WhatsAppHandler):
     async def post(self, user_id: str) -> None:
         uid = await self.target(user_id)
         data = openapi.load_body(self)
-        self.write_json(await send_message(self.wa, uid, data["to"], data["message"]), status=201)
+        self.write_json(await self.wa.send(uid, data["to"], data["message"]), status=201)
 
 
 class ChatsHandler(WhatsAppHandler):
@@ -195,8 +153,7 @@ class DisconnectHandler(WhatsAppHandler):
     @openapi.doc(summary="Stop the session, keeping its login", responses={200: SessionStatusSchema}, errors=OTHER_USER_ERRORS, tags=["whatsapp"])
     async def post(self, user_id: str) -> None:
         uid = await self.target(user_id)
-        await self.wa.manager.stop(str(uid))
-        self.write_json(self.wa.status(uid))
+        self.write_json(await self.wa.stop(uid))
 
 
 class RestartHandler(WhatsAppHandler):
@@ -209,8 +166,7 @@ class RestartHandler(WhatsAppHandler):
     )
     async def post(self, user_id: str) -> None:
         uid = await self.target(user_id)
-        await self.launch(self.wa.manager.restart, uid)
-        self.write_json(self.wa.status(uid), status=202)
+        self.write_json(await self.wa.restart(uid), status=202)
 
 
 class ClearSessionHandler(WhatsAppHandler):
@@ -224,8 +180,22 @@ class ClearSessionHandler(WhatsAppHandler):
     )
     async def post(self, user_id: str) -> None:
         uid = await self.target(user_id)
-        await self.wa.manager.logout(str(uid))
-        self.write_json(self.wa.status(uid))
+        self.write_json(await self.wa.logout(uid))
+
+
+class AdminSessionsHandler(WhatsAppHandler):
+    @access.admin
+    @openapi.doc(
+        summary="Live WhatsApp sessions",
+        description="Every session of this server that is not STOPPED, by user id.",
+        query=PageSchema,
+        responses={200: openapi.list_of(AdminSessionSchema)},
+        tags=["whatsapp"],
+    )
+    async def get(self) -> None:
+        args = openapi.load_query(self)
+        rows = await self.wa.sessions()
+        self.write_json(page(rows[args["offset"] : args["offset"] + args["limit"]], len(rows), args))
 
 
 default_handlers = [
@@ -238,4 +208,5 @@ default_handlers = [
     (rf"/api/whatsapp/disconnect/{USER_ID}", DisconnectHandler),
     (rf"/api/whatsapp/restart/{USER_ID}", RestartHandler),
     (rf"/api/whatsapp/clear-session/{USER_ID}", ClearSessionHandler),
+    (r"/api/admin/whatsapp-sessions", AdminSessionsHandler),
 ]

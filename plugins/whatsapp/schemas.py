@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
+from clients import chat_id_of
 from server.pagination import PageSchema
-from plugins.whatsapp.phone import normalise_chat_id
+from server.schemas import Timestamp
 
 
 class SendRateSchema(Schema):
@@ -40,7 +41,7 @@ class SendSchema(Schema):
     @validates("to")
     def check_to(self, value: str, **kwargs: object) -> None:
         try:
-            normalise_chat_id(value)
+            chat_id_of(value)
         except ValueError as exc:
             raise ValidationError(str(exc)) from None
 
@@ -102,3 +103,12 @@ class ChatSchema(Schema):
     unreadCount = fields.Integer(required=True)
     timestamp = fields.String(required=True)
     lastMessage = fields.Nested(MessageSchema, allow_none=True)
+
+
+class AdminSessionSchema(Schema):
+    user_id = fields.Integer(data_key="userId", required=True)
+    username = fields.String(required=True, allow_none=True)
+    state = fields.String(required=True, validate=validate.OneOf(STATES))
+    phone = fields.String(allow_none=True, metadata={"example": "79991234567"})
+    since = Timestamp(allow_none=True)
+    last_activity = Timestamp(data_key="lastActivity", allow_none=True)

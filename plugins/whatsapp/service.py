@@ -1,4 +1,9 @@
-"""The whatsapp plugin's heart: the session manager, wired to the database and the event bus."""
+"""The whatsapp plugin's heart: the session manager, wired to the database and the event bus.
+
+``WhatsAppService`` is the façade everything else uses — the REST handlers, the websocket
+commands, the admin list and other plugins' hooks: start, stop, restart, logout, status, qr and
+send. Nothing outside this module reaches its session manager or its send limiter.
+"""
 from __future__ import annotations
 
 import asyncio
@@ -7,8 +12,9 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from clients import ManagerSettings, SessionManager
+from clients import BrowserNotFound, ManagerSettings, NotConnected, SessionLimitReached, SessionManager, chat_id_of
 from server.db import DatabaseUnavailable, IntegrityError
+from server.errors import Conflict, RateLimited, Unavailable
 from server.events import event, user_channel
 from server.timeutil import iso
 
@@ -76,6 +82,94 @@ class WhatsAppService:
     # -- status ---------------------------------------------------------
     def status(self, user_id: int) -> dict[str, Any]:
         return self.api_status(user_id, self.manager.status(str(user_id)))
+
+    def qr(self, user_id: int) -> str:
+        """The QR payload the session shows; Conflict (with the state) when it shows none."""
+        raw = self.manager.status(str(user_id))
+        if raw["state"] != "QR" or not raw.get("qr"):
+            state = self.status(user_id)["state"]
+            raise Conflict(f"The session is not showing a QR code (state {state}).", extra={"state": state})
+        return raw["qr"]
+
+    def touch(self, user_id: int) -> None:
+        """Any use of a session keeps it from the idle timeout."""
+        self.manager.touch(str(user_id))
+
+    async def sessions(self) -> list[dict[str, Any]]:
+        """Every session that is not STOPPED, by user id, for the admin list."""
+        statuses = self.manager.statuses()
+        ids = [int(key) for key in statuses]
+        names: dict[int, str] = {}
+        if ids:
+            marks = ", ".join("?" for _ in ids)
+            rows = await self.app.db.fetch_all(f"SELECT id, username FROM users WHERE id IN ({marks})", ids)
+            names = {int(r["id"]): r["username"] for r in rows}
+        out = []
+        for key, raw in sorted(statuses.items(), key=lambda item: int(item[0])):
+            status = self.api_status(int(key), raw)
+            out.append({
+                "userId": int(key),
+                "username": names.get(int(key)),
+                "state": status["state"],
+                "phone": status["phone"],
+                "since": status["since"],
+                "lastActivity": iso(raw.get("lastActivity")) if raw.get("lastActivity") else None,
+            })
+        return out
+
+    # -- what users do ----------------------------------------------------
+    async def start(self, user_id: int) -> dict[str, Any]:
+        """Launch the session's browser (a live session is left alone): Unavailable when the
+        session limit is reached or no Chromium is installed."""
+        await self._launch(self.manager.start, user_id)
+        return self.status(user_id)
+
+    async def restart(self, user_id: int) -> dict[str, Any]:
+        await self._launch(self.manager.restart, user_id)
+        return self.status(user_id)
+
+    async def stop(self, user_id: int) -> dict[str, Any]:
+        """Close the browser, keeping the login."""
+        await self.manager.stop(str(user_id))
+        return self.status(user_id)
+
+    async def logout(self, user_id: int) -> dict[str, Any]:
+        """Log out (WhatsApp unlinks the device) and delete the profile."""
+        await self.manager.logout(str(user_id))
+        return self.status(user_id)
+
+    async def _launch(self, action: Any, user_id: int) -> None:
+        try:
+            await action(str(user_id))
+        except SessionLimitReached:
+            raise Unavailable("The server runs as many WhatsApp sessions as it may; try again later.") from None
+        except BrowserNotFound as exc:
+            log.error("cannot start a WhatsApp session: %s", exc)
+            raise Unavailable(f"WhatsApp sessions cannot start on this server: {exc}") from None
+
+    async def send(self, user_id: int, to: str, body: str) -> dict[str, Any]:
+        """Rate-limit, send through the session, store, and return the API message.
+
+        Conflict when the session is not CONNECTED, RateLimited over the send rate.
+        """
+        key = str(user_id)
+        if self.manager.status(key)["state"] != "CONNECTED":
+            raise self._not_connected(user_id)
+        wait = self.limiter.take(key)
+        if wait > 0:
+            raise RateLimited(wait, "Sending too fast for this WhatsApp session; slow down.")
+        await asyncio.sleep(self.limiter.jitter())
+        try:
+            sent = await self.manager.send_text(key, chat_id_of(to), body)
+        except NotConnected:
+            self.limiter.give_back(key)
+            raise self._not_connected(user_id) from None
+        await self.record_sent(user_id, sent)
+        self.manager.touch(key)
+        return store.api_message(sent)
+
+    def _not_connected(self, user_id: int) -> Conflict:
+        return Conflict("The WhatsApp session is not connected.", extra={"state": self.status(user_id)["state"]})
 
     @staticmethod
     def api_status(user_id: int, raw: dict[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from server.timeutil import iso, now_db
 
 
 def api_message(msg: dict[str, Any]) -> dict[str, Any]:
-    """A client message dict (timestamp in unix seconds) as API.md shows it."""
+    """A client message dict (timestamp in unix seconds) as docs/api.md shows it."""
     return {
         "id": msg["id"],
         "chatId": msg["chatId"],
