@@ -6,7 +6,7 @@
     ...
     await control.aclose(); await sim.stop()
 
-See "The simulator" in WHATSAPP.md. The page imitates the site; it never defines window.WADriver.
+See "The simulator" in docs/driver.md. The page imitates the site; it never defines window.WADriver.
 """
 from .app import FakeWhatsApp
 from .control import SimControl, SimControlError

@@ -1,4 +1,23 @@
-"""The simulator's Tornado app: the page at ``/``, its websocket, and the control API under ``/__sim/``."""
+"""The simulator's Tornado app: the page at ``/``, its websocket, and the control API under ``/__sim/``.
+
+The control API (JSON in and out; a refusal is ``{"error": message, "status": code}``), what a
+phone and the network would do:
+
+- ``POST /__sim/scan {qr, phone, pushname?}``: the phone scans the QR payload a page shows now.
+- ``POST /__sim/phones/{phone}/incoming {from, body, pushname?}``: ``from`` sends ``body`` to ``phone``.
+- ``GET /__sim/phones/{phone}/messages``: what the phone sent and received, with acks and ``chatId``.
+- ``POST /__sim/phones/{phone}/read {chatId}``: the phone reads that chat (the sender's acks become 3).
+- ``POST /__sim/phones/{phone}/logout``: unlink every device of the phone.
+- ``POST /__sim/phones/{phone}/state {state}``: impose CONFLICT, TIMEOUT, TOS_BLOCK ... on its open pages.
+- ``GET /__sim/phones``: every phone of the network, ``{phone, pushname, devices, online}``.
+- ``GET /__sim/devices``: the linked devices, and how many open pages are not linked.
+- ``GET /__sim/pages``: the open pages, ``{state, qr, phone}``: ``qr`` the payload a page shows
+  now (state UNPAIRED), ``phone`` the number a linked page belongs to.
+- ``POST /__sim/reset``: forget everything.
+
+``GET /__sim/phone`` is a page for people (``static/phone.js``): play a phone by hand, scan the
+codes of open pages, chat as a contact or as the phone. ``python -m tests.fakewa.demo`` uses it.
+"""
 from __future__ import annotations
 
 import errno
@@ -183,6 +202,55 @@ class DevicesHandler(ControlHandler):
         self.reply({"devices": self.network.describe_devices(), "unpaired": unpaired})
 
 
+# A page's state as WhatsApp Web names it (WAState), from the simulator's view of its socket.
+PAGE_STATES = {
+    "new": "OPENING", "unpaired": "UNPAIRED", "idle": "UNPAIRED_IDLE", "pairing": "PAIRING", "device": "CONNECTED",
+}
+
+
+class PagesHandler(ControlHandler):
+    def get(self) -> None:
+        pages = []
+        for session in list(self.network.sessions):
+            if session.state not in PAGE_STATES:
+                continue
+            device = session.device
+            pages.append({
+                "state": PAGE_STATES[session.state],
+                "qr": session.current_qr(),
+                "phone": device.phone if device is not None and session.state == "device" else None,
+            })
+        self.reply({"pages": pages})
+
+
+class PhonesHandler(ControlHandler):
+    def get(self) -> None:
+        phones = [
+            {
+                "phone": phone.number,
+                "pushname": phone.pushname,
+                "devices": len(phone.devices),
+                "online": sum(1 for d in phone.devices.values() if d.link is not None),
+            }
+            for phone in self.network.phones.values()
+        ]
+        self.reply({"phones": phones})
+
+
+class PhonePageHandler(tornado.web.RequestHandler):
+    """``/__sim/phone``: the phone played by hand. Its script renders every text with textContent;
+    the policy allows nothing else."""
+
+    def get(self) -> None:
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("Content-Security-Policy", "; ".join([
+            "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:",
+            "connect-src 'self'", "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'",
+        ]))
+        self.set_header("Referrer-Policy", "no-referrer")
+        self.render("phone.html")
+
+
 class ResetHandler(ControlHandler):
     def post(self) -> None:
         self.network.reset()
@@ -219,6 +287,9 @@ class FakeWhatsApp:
                 (phone + "/logout", LogoutHandler, net),
                 (phone + "/state", StateHandler, net),
                 (r"/__sim/devices", DevicesHandler, net),
+                (r"/__sim/pages", PagesHandler, net),
+                (r"/__sim/phones", PhonesHandler, net),
+                (r"/__sim/phone", PhonePageHandler),
                 (r"/__sim/reset", ResetHandler, net),
             ],
             default_handler_class=NotFoundHandler,

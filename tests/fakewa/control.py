@@ -59,6 +59,14 @@ class SimControl:
     async def devices(self) -> list[dict[str, Any]]:
         return (await self._call("GET", "__sim/devices"))["devices"]
 
+    async def pages(self) -> list[dict[str, Any]]:
+        """The open pages, each ``{state, qr, phone}``; ``qr`` is the payload an UNPAIRED page shows."""
+        return (await self._call("GET", "__sim/pages"))["pages"]
+
+    async def phones(self) -> list[dict[str, Any]]:
+        """Every phone of the network, each ``{phone, pushname, devices, online}``."""
+        return (await self._call("GET", "__sim/phones"))["phones"]
+
     async def reset(self) -> None:
         await self._call("POST", "__sim/reset")
 
