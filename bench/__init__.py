@@ -1,4 +1,4 @@
-"""wamulti's benchmarks: the four figures of DESIGN.md "Performance", run by `make bench`.
+"""wamulti's benchmarks: the four figures of docs/architecture.md "Performance", run by `make bench`.
 
 One module per figure (``rest``, ``health``, ``fanout``, ``sessions``), each with an async
 ``run(ctx) -> dict``; ``load`` is the load generator, ``common`` starts and stops processes.

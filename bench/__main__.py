@@ -1,6 +1,6 @@
 """``python -m bench [--quick] [--out bench/results] [--only rest,health] [--profile rest]``
 
-Runs the four figures of DESIGN.md "Performance" in one run on this machine and writes
+Runs the four figures of docs/architecture.md "Performance" in one run on this machine and writes
 ``bench-<timestamp>.json`` and ``.md`` into the output folder, plus ``latest.json``/``latest.md``.
 Exits 1 when a figure failed (its error is in the JSON), 130 when interrupted.
 """

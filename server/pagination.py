@@ -1,4 +1,4 @@
-"""The list conventions of API.md: ``limit`` (default 50, capped at 200), ``offset``, ``total``."""
+"""The list conventions of docs/api.md: ``limit`` (default 50, capped at 200), ``offset``, ``total``."""
 from __future__ import annotations
 
 from typing import Any

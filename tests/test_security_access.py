@@ -1,6 +1,6 @@
 """Who may call what: every route and websocket command of every plugin, for every kind of caller.
 
-The table below is the access contract of API.md written out.
+The table below is the access contract of docs/api.md written out.
 ``test_the_table_covers_every_route_method_and_websocket_command`` fails when a route, a method or
 a websocket command is added without a row here, so a new endpoint cannot ship without someone
 deciding who may call it.
@@ -295,7 +295,7 @@ async def check_row(world: World, key: tuple[str, str], row: Row, caller: str, p
         error = json.loads(text)
         code = {401: "unauthorized", 403: "forbidden", 404: "not_found"}[want]
         if set(error) != {"error"} or error["error"]["status"] != want or error["error"]["code"] != code:
-            problems.append(f"{where}: not the error shape of API.md: {text[:200]}")
+            problems.append(f"{where}: not the error shape of docs/api.md: {text[:200]}")
         if want == 401 and "Bearer" not in www_authenticate:
             problems.append(f"{where}: 401 without WWW-Authenticate: Bearer")
         leaked = [s for s in SECRETS if s in text]
