@@ -12,7 +12,7 @@ from server.timeutil import now_db
 TABLES = {"users", "products", "articles", "chats", "messages", "wa_sessions", "schema_migrations"}
 BUILTIN_MIGRATIONS = [
     "core/0001_initial.sql", "core/0002_canonical_usernames.sql", "catalog/0001_products.sql",
-    "articles/0001_articles.sql", "whatsapp/0001_sessions_chats_messages.sql",
+    "articles/0001_articles.sql", "whatsapp/0001_sessions_chats_messages.sql", "whatsapp/0002_rich_messages.sql",
 ]
 
 

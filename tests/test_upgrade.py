@@ -50,7 +50,7 @@ async def test_a_first_release_database_upgrades_without_loss(db_url, make_serve
     applied = {r["id"] for r in await server.app.db.fetch_all("SELECT id FROM schema_migrations")}
     assert applied == {
         "core/0001_initial.sql", "core/0002_canonical_usernames.sql", "catalog/0001_products.sql",
-        "articles/0001_articles.sql", "whatsapp/0001_sessions_chats_messages.sql",
+        "articles/0001_articles.sql", "whatsapp/0001_sessions_chats_messages.sql", "whatsapp/0002_rich_messages.sql",
     }
     rows = await server.app.db.fetch_all("SELECT username, username_skeleton, full_name, points FROM users ORDER BY id")
     assert [r["username"] for r in rows] == ["alice_admin", "bob.smith", "carol01"]

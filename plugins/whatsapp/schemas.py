@@ -84,16 +84,65 @@ class QrSchema(Schema):
     image = fields.String(required=True, metadata={"description": "The QR code as a data:image/png;base64 URL."})
 
 
+class QuotedSchema(Schema):
+    """A snippet of the message another one replies to."""
+
+    id = fields.String(required=True)
+    body = fields.String(required=True)
+    type = fields.String(required=True)
+    fromMe = fields.Boolean(required=True)
+    from_ = fields.String(data_key="from", required=True)
+
+
+class MediaInfoSchema(Schema):
+    mimetype = fields.String(required=True)
+    filename = fields.String(required=True, allow_none=True)
+    size = fields.Integer(required=True, allow_none=True, metadata={"description": "Bytes, when WhatsApp says."})
+    duration = fields.Float(required=True, allow_none=True, metadata={"description": "Seconds (audio, video)."})
+    width = fields.Integer(required=True, allow_none=True)
+    height = fields.Integer(required=True, allow_none=True)
+    thumbnail = fields.String(required=True, allow_none=True,
+                              metadata={"description": "A small JPEG, base64, as WhatsApp sends it inline (images, videos)."})
+    status = fields.String(required=True, validate=validate.OneOf(["remote", "ready", "expired", "error"]), metadata={
+        "description": "remote: WhatsApp holds it (fetched on the first download); ready: a copy is kept here; "
+                       "expired: WhatsApp no longer has it; error: it could not be fetched."})
+
+
+class LocationSchema(Schema):
+    latitude = fields.Float(required=True, validate=validate.Range(min=-90, max=90))
+    longitude = fields.Float(required=True, validate=validate.Range(min=-180, max=180))
+    name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=256))
+    address = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1024))
+
+
+class ReactionSchema(Schema):
+    from_ = fields.String(data_key="from", required=True, metadata={"description": "Who reacted."})
+    emoji = fields.String(required=True)
+    fromMe = fields.Boolean(required=True)
+    timestamp = fields.String(required=True)
+
+
 class MessageSchema(Schema):
     id = fields.String(required=True)
     chatId = fields.String(required=True)
     from_ = fields.String(data_key="from", required=True)
     to = fields.String(required=True)
-    body = fields.String(required=True)
-    type = fields.String(required=True)
+    author = fields.String(required=True, allow_none=True, metadata={"description": "The sender in a group."})
+    body = fields.String(required=True, metadata={"description": "The text; empty for media (see caption) and revoked messages."})
+    type = fields.String(required=True, metadata={
+        "description": "WhatsApp's type: chat (text), image, video, audio, ptt (voice note), document, sticker, location, revoked..."})
     fromMe = fields.Boolean(required=True)
     ack = fields.Integer(required=True, metadata={"description": "-1 error, 0 pending, 1 server, 2 delivered, 3 read."})
     timestamp = fields.String(required=True)
+    caption = fields.String(required=True, allow_none=True)
+    quotedId = fields.String(required=True, allow_none=True, metadata={"description": "The message this one replies to."})
+    quoted = fields.Nested(QuotedSchema, required=True, allow_none=True)
+    media = fields.Nested(MediaInfoSchema, required=True, allow_none=True, metadata={
+        "description": "The file's bytes: GET /api/whatsapp/messages/{user_id}/{message_id}/media."})
+    location = fields.Nested(LocationSchema, required=True, allow_none=True)
+    edited = fields.Boolean(required=True)
+    revoked = fields.Boolean(required=True, metadata={"description": "Deleted for everyone: the text and media are gone."})
+    reactions = fields.List(fields.Nested(ReactionSchema), required=True)
 
 
 class ChatSchema(Schema):

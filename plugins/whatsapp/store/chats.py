@@ -1,32 +1,17 @@
-"""Chats, messages and session states in the database.
+"""Chats in the database, and their shape in the API.
 
-Everything is keyed by WhatsApp's own ids and written with upserts, so an event
-seen twice (a replay after reconnecting, a sync after a crash) never duplicates a row
-and a late ack never lowers a newer one.
+A chat row keeps a copy of its newest message for the list; its ack is read back from
+``messages``, where it may have risen since.
 """
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
 from typing import Any, Iterable
 
 from server.db import Queries, retry_deadlocks
-from server.timeutil import iso, now_db
+from server.timeutil import iso
 
-
-def api_message(msg: dict[str, Any]) -> dict[str, Any]:
-    """A client message dict (timestamp in unix seconds) as docs/api.md shows it."""
-    return {
-        "id": msg["id"],
-        "chatId": msg["chatId"],
-        "from": msg.get("from") or "",
-        "to": msg.get("to") or "",
-        "body": msg.get("body") or "",
-        "type": msg.get("type") or "chat",
-        "fromMe": bool(msg.get("fromMe")),
-        "ack": int(msg.get("ack") or 0),
-        "timestamp": iso(int(msg.get("timestamp") or 0)),
-    }
+from plugins.whatsapp.store.messages import api_message, save_message
 
 
 def api_chat(chat: dict[str, Any], last: dict[str, Any] | None) -> dict[str, Any]:
@@ -38,51 +23,6 @@ def api_chat(chat: dict[str, Any], last: dict[str, Any] | None) -> dict[str, Any
         "timestamp": iso(int(chat.get("timestamp") or 0)),
         "lastMessage": api_message(last) if last else None,
     }
-
-
-def _message_row(user_id: int, msg: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "user_id": user_id,
-        "wa_id": msg["id"],
-        "chat_id": msg["chatId"],
-        "from_id": msg.get("from") or "",
-        "to_id": msg.get("to") or "",
-        "body": msg.get("body") or "",
-        "type": msg.get("type") or "chat",
-        "from_me": 1 if msg.get("fromMe") else 0,
-        "ack": int(msg.get("ack") or 0),
-        "timestamp": int(msg.get("timestamp") or 0),
-    }
-
-
-def _row_message(row: dict[str, Any]) -> dict[str, Any]:
-    return api_message(
-        {
-            "id": row["wa_id"],
-            "chatId": row["chat_id"],
-            "from": row["from_id"],
-            "to": row["to_id"],
-            "body": row["body"],
-            "type": row["type"],
-            "fromMe": row["from_me"],
-            "ack": row["ack"],
-            "timestamp": row["timestamp"],
-        }
-    )
-
-
-async def save_message(db: Queries, user_id: int, msg: dict[str, Any]) -> None:
-    await db.upsert("messages", _message_row(user_id, msg), keys=["user_id", "wa_id"], update=["body"], keep_max=["ack"])
-
-
-async def save_ack(db: Queries, user_id: int, wa_id: str, ack: int) -> bool:
-    """Raise a message's ack; False when the message is unknown (its row comes with the next sync)."""
-    result = await db.execute(
-        "UPDATE messages SET ack = ? WHERE user_id = ? AND wa_id = ? AND ack < ?", (ack, user_id, wa_id, ack)
-    )
-    if result.rowcount:
-        return True
-    return await db.fetch_value("SELECT COUNT(*) FROM messages WHERE user_id = ? AND wa_id = ?", (user_id, wa_id)) > 0
 
 
 async def save_chat(db: Queries, user_id: int, chat: dict[str, Any]) -> None:
@@ -195,44 +135,3 @@ async def _with_current_acks(db: Queries, user_id: int, chats: list[dict[str, An
     return chats
 
 
-async def list_messages(
-    db: Queries, user_id: int, chat_id: str, limit: int, offset: int, before: int | None
-) -> tuple[list[dict[str, Any]], int]:
-    where, params = "user_id = ? AND chat_id = ?", [user_id, chat_id]
-    if before is not None:
-        where += " AND timestamp < ?"
-        params.append(before)
-    total = await db.fetch_value(f"SELECT COUNT(*) FROM messages WHERE {where}", params)
-    rows = await db.fetch_all(
-        f"SELECT wa_id, chat_id, from_id, to_id, body, type, from_me, ack, timestamp FROM messages"
-        f" WHERE {where} ORDER BY timestamp DESC, id DESC LIMIT ? OFFSET ?",
-        (*params, limit, offset),
-    )
-    return [_row_message(r) for r in rows], int(total)
-
-
-async def save_state(db: Queries, user_id: int, status: dict[str, Any]) -> None:
-    now = now_db()
-    since = status.get("since")
-    since_db = (
-        datetime.fromtimestamp(since, timezone.utc).strftime("%Y-%m-%d %H:%M:%S") if isinstance(since, (int, float)) else now
-    )
-    row = {
-        "user_id": user_id,
-        "state": status["state"],
-        "phone": status.get("phone"),
-        "pushname": (status.get("pushname") or None),
-        "error": (status.get("error") or None) and str(status["error"])[:1000],
-        "since": since_db,
-        "updated_at": now,
-    }
-    await db.upsert("wa_sessions", row, keys=["user_id"], update=["state", "phone", "pushname", "error", "since", "updated_at"])
-
-
-async def sessions_to_restore(db: Queries) -> list[int]:
-    rows = await db.fetch_all("SELECT user_id FROM wa_sessions WHERE state IN ('CONNECTED', 'DISCONNECTED') ORDER BY user_id")
-    return [int(r["user_id"]) for r in rows]
-
-
-async def saved_state(db: Queries, user_id: int) -> dict[str, Any] | None:
-    return await db.fetch_one("SELECT state, phone, pushname, error, since FROM wa_sessions WHERE user_id = ?", (user_id,))
