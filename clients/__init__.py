@@ -6,6 +6,7 @@ A library with a Python API and events, usable without the server (it imports no
     manager.add_listener(lambda key, event, data: print(key, event, data))
     await manager.start("42")          # STARTING at once; 'qr', then 'state' CONNECTED, 'sync'
     await manager.send_text("42", "79991234567@c.us", "hello")
+    await manager.send_media("42", "79991234567@c.us", Path("a.pdf"), mimetype="application/pdf", kind="document")
     await manager.close()
 
 States: STOPPED → STARTING → QR → CONNECTED; CONNECTED ⇄ DISCONNECTED while WhatsApp reconnects
@@ -49,6 +50,29 @@ order per session; an exception is logged and changes nothing):
   The server should upsert by ``id``: a message may be in ``sync`` and in ``message``.
 - ``ack``: ``{"id", "chatId", "ack"}`` when a message's ack changes (rises 1, 2, 3).
 - ``chat``: a chat dict whose list row changed (new chat, unread count, time), after the sync.
+- ``reaction``: ``{"msgId", "chatId", "sender", "emoji", "timestamp", "fromMe"}`` for every reaction
+  that lands in the page, ours (from any device) and others'; ``emoji`` "" means the sender took
+  theirs back. Those the sync brings follow the ``sync`` event.
+- ``edit``: ``{"id", "chatId", "body", "caption", "timestamp"}`` when a message's text or caption
+  was edited (ours included).
+- ``revoke``: ``{"id", "chatId"}`` when a message was deleted for everyone (ours included, from
+  any device).
+
+A message dict has ``id, chatId, from, to, body, type, fromMe, ack, timestamp`` (unix seconds),
+and ``author`` (groups), ``caption`` (media), ``quotedId`` and ``quoted`` ``{id, body, type,
+fromMe, from}`` (a reply; ``body`` is the quoted text or caption), ``media`` ``{mimetype,
+filename, size, duration, width, height, thumbnail}`` (``thumbnail`` a small base64 JPEG for
+images and videos), ``location`` ``{latitude, longitude, name, address}``, ``edited`` and
+``revoked``: None or False when they do not apply. ``body`` is "" for media, locations and
+revoked messages. Media secrets (``mediaKey``, ``directPath``) never leave the page.
+
+Messaging calls (all need a CONNECTED session, else ``NotConnected``): ``send_text`` (with
+``quoted_id``), ``send_media``, ``send_location``, ``react``, ``edit``, ``revoke``, ``mark_read``,
+``download_media``. Their refusals: ``MessageNotFound`` (an id the page does not know),
+``ActionRefused`` (WhatsApp does not allow it: not our message, edit window passed...; the
+message is fit for a user), ``MediaExpired``, ``MediaError``, ``MediaTooLarge`` (past
+``max_bytes``), all ``SessionError``. Files cross the DevTools pipe in chunks of 256 KiB at most
+(``clients/media.py``), and a download is written to disk as it comes.
 
 The idle timeout stops a CONNECTED session whose last activity (``touch``, an API call, a message
 in or out) and last state change are older than ``idle_timeout``: an ordinary stop (STOPPED, login
@@ -64,9 +88,14 @@ os.environ["PYPPETEER_SKIP_CHROMIUM_DOWNLOAD"] = "1"
 
 from .base import (  # noqa: E402
     TRANSITIONS,
+    ActionRefused,
     BrowserNotFound,
     IllegalTransition,
     ManagerSettings,
+    MediaError,
+    MediaExpired,
+    MediaTooLarge,
+    MessageNotFound,
     NotConnected,
     SessionError,
     SessionLimitReached,
@@ -77,7 +106,12 @@ from .ids import InvalidChatId, chat_id_of  # noqa: E402
 from .manager import SessionManager  # noqa: E402
 
 __all__ = [
+    "ActionRefused",
     "BrowserNotFound",
+    "MediaError",
+    "MediaExpired",
+    "MediaTooLarge",
+    "MessageNotFound",
     "IllegalTransition",
     "ManagerSettings",
     "NotConnected",

@@ -10,6 +10,7 @@ from .browser import BrowserNotFound
 __all__ = [
     "SessionState", "SessionError", "SessionLimitReached", "NotConnected", "BrowserNotFound",
     "IllegalTransition", "ManagerSettings", "LIVE_STATES", "TRANSITIONS", "check_transition",
+    "MessageNotFound", "ActionRefused", "MediaExpired", "MediaError", "MediaTooLarge",
 ]
 
 
@@ -82,6 +83,27 @@ class NotConnected(SessionError):
     """Sending or listing needs a CONNECTED session."""
 
 
+class MessageNotFound(SessionError):
+    """The page does not know that message id (nor can load it)."""
+
+
+class ActionRefused(SessionError):
+    """WhatsApp refuses the action (edit window passed, not our message, cannot reply to it...);
+    the message says why, fit for a user."""
+
+
+class MediaExpired(SessionError):
+    """WhatsApp no longer has the file (the page shows REUPLOADING, or the CDN answers 404)."""
+
+
+class MediaError(SessionError):
+    """The media could not be prepared, uploaded or downloaded."""
+
+
+class MediaTooLarge(SessionError):
+    """``download_media``: the file is larger than ``max_bytes`` (nothing is left at ``dest``)."""
+
+
 @dataclass
 class ManagerSettings:
     profiles_dir: Path
@@ -107,6 +129,12 @@ class ManagerSettings:
     """Seconds CONNECTED after which the automatic-restart counter starts again from zero."""
     call_timeout: float = 30.0
     """Seconds a bridge call (send, chats, messages) may take before it raises SessionError."""
+    media_timeout: float = 300.0
+    """Seconds sending a file (prepare and upload, after its chunks are in the page) or opening
+    one for download (the page fetches it whole) may take before it raises SessionError."""
+    media_buffer_bytes: int = 256 * 1024 * 1024
+    """Bytes of files one page holds at once for uploads and downloads in progress; a transfer
+    past it raises MediaError. Each transfer is freed when it ends, fails, or sits unused for a minute."""
     close_grace: float = 5.0
     """Seconds Chromium gets to quit (and flush its storage) before its process group is killed."""
 

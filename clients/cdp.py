@@ -106,6 +106,8 @@ class PipeConnection(Connection):
         self._recv_fut: asyncio.Future = loop.create_future()
         self._recv_fut.set_result(None)
         self._disposing: asyncio.Task | None = None
+        self.largest_sent = 0  # bytes of the largest frame each way: files must cross in chunks
+        self.largest_received = 0
 
     @classmethod
     async def open(cls, read_fd: int, write_fd: int) -> "PipeConnection":
@@ -145,6 +147,7 @@ class PipeConnection(Connection):
             self._dispose_soon()
 
     def _dispatch(self, frame: bytes) -> None:
+        self.largest_received = max(self.largest_received, len(frame))
         message = json.loads(frame)
         if "id" not in message:
             self._on_query(message)
@@ -172,7 +175,9 @@ class PipeConnection(Connection):
         if self._writer.is_closing():  # the browser stopped reading: it is exiting
             self._dispose_soon()
         else:
-            self._writer.write(json.dumps({"id": self._lastId, "method": method, "params": params or {}}).encode() + b"\0")
+            data = json.dumps({"id": self._lastId, "method": method, "params": params or {}}).encode() + b"\0"
+            self.largest_sent = max(self.largest_sent, len(data))
+            self._writer.write(data)
         return callback
 
     async def _on_close(self) -> None:

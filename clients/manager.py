@@ -5,11 +5,16 @@ import asyncio
 import contextlib
 import inspect
 import logging
+import math
 import re
 import time
+from pathlib import Path
 from typing import Any, Awaitable, Callable
 
-from .base import LIVE_STATES, ManagerSettings, NotConnected, SessionError, SessionLimitReached, SessionState
+from . import media
+from .base import (
+    LIVE_STATES, ManagerSettings, MessageNotFound, NotConnected, SessionError, SessionLimitReached, SessionState,
+)
 from .browser import find_chromium
 from .ids import chat_id_of
 from .session import Session
@@ -18,6 +23,7 @@ log = logging.getLogger(__name__)
 
 Listener = Callable[[str, str, dict], "Awaitable[None] | None"]
 KEY_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,128}$")
+MEDIA_KINDS = ("image", "video", "audio", "voice", "document", "sticker")
 
 
 class _Events:
@@ -251,11 +257,92 @@ class SessionManager:
                 await self._stop_locked(session)
 
     # -- WhatsApp --------------------------------------------------------------------------------------
-    async def send_text(self, key: str, chat_id: str, body: str) -> dict[str, Any]:
-        """Send a text; ``chat_id`` may also be a phone number. Returns the message (ack 0)."""
+    async def send_text(self, key: str, chat_id: str, body: str, *, quoted_id: str | None = None) -> dict[str, Any]:
+        """Send a text, as a reply to ``quoted_id`` when given; ``chat_id`` may also be a phone
+        number. Returns the message (ack 0)."""
         session = self._connected(key)
         session.touch()
-        return await session.call("sendText", chat_id_of(chat_id), str(body))
+        return await session.call("sendText", chat_id_of(chat_id), str(body), _optional_id(quoted_id))
+
+    async def send_media(self, key: str, chat_id: str, path: Path, *, mimetype: str, kind: str,
+                         filename: str | None = None, caption: str | None = None,
+                         quoted_id: str | None = None) -> dict[str, Any]:
+        """Send the file at ``path`` as ``kind`` (image, video, audio, voice, document, sticker;
+        "voice" is a voice note and wants OGG/Opus). The file crosses into the page in chunks of
+        256 KiB; WhatsApp Web prepares and uploads it. Returns the message (ack 0). MediaError
+        when the file cannot be read, prepared or uploaded (or is past WhatsApp's limit)."""
+        if kind not in MEDIA_KINDS:
+            raise ValueError(f"kind must be one of {', '.join(MEDIA_KINDS)}, not {kind!r}")
+        if not isinstance(mimetype, str) or not mimetype.strip():
+            raise ValueError("mimetype is required")
+        session = self._connected(key)
+        session.touch()
+        chat = chat_id_of(chat_id)
+        options = {"mimetype": mimetype.strip(), "kind": kind, "filename": filename, "caption": caption,
+                   "quotedId": _optional_id(quoted_id)}
+        handle = await media.upload(session, Path(path))
+        try:
+            return await session.call("sendMedia", chat, handle, options, timeout=self.settings.media_timeout)
+        except SessionError:
+            await media.close_quietly(session, handle)  # freed already, unless the call never got there
+            raise
+
+    async def send_location(self, key: str, chat_id: str, *, latitude: float, longitude: float,
+                            name: str | None = None, address: str | None = None,
+                            quoted_id: str | None = None) -> dict[str, Any]:
+        """Send a location (a pin, with an optional name and address). Returns the message."""
+        latitude, longitude = float(latitude), float(longitude)
+        if not (math.isfinite(latitude) and -90 <= latitude <= 90 and math.isfinite(longitude) and -180 <= longitude <= 180):
+            raise ValueError("latitude must be within -90..90 and longitude within -180..180")
+        session = self._connected(key)
+        session.touch()
+        place = {"latitude": latitude, "longitude": longitude, "name": name or None, "address": address or None,
+                 "quotedId": _optional_id(quoted_id)}
+        return await session.call("sendLocation", chat_id_of(chat_id), place)
+
+    async def react(self, key: str, message_id: str, emoji: str) -> None:
+        """React to a message (ours or theirs) with ``emoji``; "" removes our reaction."""
+        session = self._connected(key)
+        session.touch()
+        await session.call("react", _message_id(message_id), str(emoji or ""))
+
+    async def edit(self, key: str, message_id: str, body: str) -> dict[str, Any]:
+        """Edit our message: a text's body, or a media message's caption. Returns the edited
+        message. ActionRefused when it is not ours or WhatsApp's edit window has passed."""
+        session = self._connected(key)
+        session.touch()
+        return await session.call("edit", _message_id(message_id), str(body))
+
+    async def revoke(self, key: str, message_id: str, *, everyone: bool) -> None:
+        """Delete a message for everyone (ours only: ActionRefused otherwise), or, with
+        ``everyone=False``, for this account only."""
+        session = self._connected(key)
+        session.touch()
+        await session.call("revoke", _message_id(message_id), bool(everyone))
+
+    async def mark_read(self, key: str, chat_id: str) -> None:
+        """Read a chat: the senders see blue ticks (ack 3), its unread count becomes 0 (a
+        ``chat`` event follows)."""
+        session = self._connected(key)
+        session.touch()
+        await session.call("markRead", chat_id_of(chat_id))
+
+    async def download_media(self, key: str, message_id: str, dest: Path, *, max_bytes: int) -> dict[str, Any]:
+        """Write a message's file to ``dest`` (mode 0600), chunk by chunk as it comes from the page.
+        Returns ``{"mimetype", "filename", "size"}``. MediaExpired when WhatsApp no longer has
+        the file, MediaError when it cannot be downloaded, MessageNotFound, and MediaTooLarge
+        (a SessionError) past ``max_bytes``. On any failure ``dest`` does not exist afterwards."""
+        if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes < 0:
+            raise ValueError("max_bytes must be a whole number of bytes")
+        session = self._connected(key)
+        session.touch()
+        return await media.download(session, _message_id(message_id), Path(dest), max_bytes, self.settings.media_timeout)
+
+    def frame_peaks(self, key: str) -> dict[str, int]:
+        """Bytes of the largest DevTools frame sent to and received from the session's browser
+        since it started: a check that files cross in chunks."""
+        session = self._sessions.get(str(key))
+        return session.frame_peaks() if session else {"largestSent": 0, "largestReceived": 0}
 
     async def chats(self, key: str) -> list[dict[str, Any]]:
         session = self._connected(key)
@@ -301,3 +388,14 @@ class SessionManager:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
+
+
+def _message_id(value: Any) -> str:
+    """A message id as the page writes it (``true_<chat>_<id>``); anything else is unknown."""
+    if not isinstance(value, str) or not value or len(value) > 256:
+        raise MessageNotFound(f"not a message id: {str(value)[:80]!r}")
+    return value
+
+
+def _optional_id(value: Any) -> str | None:
+    return None if value is None or value == "" else _message_id(value)

@@ -12,6 +12,7 @@ import contextlib
 import functools
 import json
 import logging
+import re
 import shutil
 import time
 from pathlib import Path
@@ -19,7 +20,10 @@ from typing import Any, Protocol
 
 from pyppeteer.errors import PyppeteerError
 
-from .base import LIVE_STATES, ManagerSettings, NotConnected, SessionError, SessionState, check_transition
+from .base import (
+    LIVE_STATES, ActionRefused, ManagerSettings, MediaError, MediaExpired, MediaTooLarge, MessageNotFound,
+    NotConnected, SessionError, SessionState, check_transition,
+)
 from .browser import BrowserProcess, chromium_args, chromium_major, default_user_agent
 from .cdp import expose_function, uncancelled
 from .procs import kill_profile_processes
@@ -35,6 +39,12 @@ FATAL_STATES = {
 RETRY_STATES = {
     "PROXYBLOCK": "WhatsApp refuses connections from this network",
     "DEPRECATED_VERSION": "WhatsApp Web says this version is deprecated",
+}
+# The bridge refuses with "WAD:<code>: <why>" (clients/bridge.js, fail()).
+BRIDGE_REFUSAL = re.compile(r"WAD:([a-z_]+): (.*)")
+BRIDGE_ERRORS: dict[str, type[SessionError]] = {
+    "not_found": MessageNotFound, "refused": ActionRefused, "expired": MediaExpired, "media": MediaError,
+    "too_large": MediaTooLarge, "not_connected": NotConnected,
 }
 MAX_TAKEOVERS = 3  # CONFLICTs answered with takeover() within TAKEOVER_WINDOW before giving up
 TAKEOVER_WINDOW = 60.0
@@ -227,7 +237,8 @@ class Session:
             await asyncio.sleep(0.2)
         try:
             await run.cdp(page.evaluate(BRIDGE_SOURCE, force_expr=True))
-            options = {"messagesPerChat": self.settings.sync_messages_per_chat}
+            options = {"messagesPerChat": self.settings.sync_messages_per_chat,
+                       "mediaBufferBytes": self.settings.media_buffer_bytes}
             info = await run.cdp(page.evaluate("(o) => window.WADriver.init(o)", options))
         except PyppeteerError as exc:
             if "destroyed" in str(exc) or "navigat" in str(exc):
@@ -364,6 +375,22 @@ class Session:
     def _on_chat(self, run: _Run, data: dict[str, Any]) -> None:
         self.hooks.emit(self.key, "chat", data)
 
+    def _on_reaction(self, run: _Run, data: dict[str, Any]) -> None:
+        self.hooks.emit(self.key, "reaction", {
+            "msgId": data.get("msgId"), "chatId": data.get("chatId"), "sender": data.get("sender"),
+            "emoji": data.get("emoji") or "", "timestamp": data.get("timestamp"), "fromMe": bool(data.get("fromMe")),
+        })
+
+    def _on_edit(self, run: _Run, data: dict[str, Any]) -> None:
+        self.touch()
+        self.hooks.emit(self.key, "edit", {
+            "id": data.get("id"), "chatId": data.get("chatId"), "body": data.get("body") or "",
+            "caption": data.get("caption"), "timestamp": data.get("timestamp"),
+        })
+
+    def _on_revoke(self, run: _Run, data: dict[str, Any]) -> None:
+        self.hooks.emit(self.key, "revoke", {"id": data.get("id"), "chatId": data.get("chatId")})
+
     def _on_logout(self, run: _Run, data: dict[str, Any]) -> None:
         # Logged out from the phone (or the page): the page clears its storage and shows a QR again.
         run.connected_at = None
@@ -396,12 +423,13 @@ class Session:
             log.warning("session %s: %s failed: %s", self.key, name, _message(exc))
 
     # -- calls -----------------------------------------------------------------------------------
-    async def call(self, name: str, *args: Any) -> Any:
-        """``WADriver.<name>(*args)`` in the page of a CONNECTED session."""
+    async def call(self, name: str, *args: Any, timeout: float | None = None) -> Any:
+        """``WADriver.<name>(*args)`` in the page of a CONNECTED session. A refusal of the bridge
+        raises its own exception (``MessageNotFound``, ``ActionRefused``, ``MediaExpired``...)."""
         run = self._run
         if run is None or run.closing or self.state is not SessionState.CONNECTED:
             raise NotConnected(f"session {self.key} is {self.state.value}, not CONNECTED")
-        timeout = self.settings.call_timeout
+        timeout = timeout or self.settings.call_timeout
         try:
             await asyncio.wait_for(run.ready.wait(), timeout)
             return await run.cdp(run.page.evaluate(f"(...a) => window.WADriver.{name}(...a)", *args), timeout)
@@ -410,7 +438,24 @@ class Session:
         except PyppeteerError as exc:
             if run.closing:
                 raise NotConnected(f"session {self.key} is {self.state.value}, not CONNECTED") from None
-            raise SessionError(f"{name} failed: {_message(exc)}") from None
+            raise bridge_error(name, exc) from None
+
+    def frame_peaks(self) -> dict[str, int]:
+        """Bytes of the largest DevTools frame sent to and received from the browser, this run."""
+        run = self._run
+        connection = run.browser.connection if run and run.browser else None
+        if connection is None:
+            return {"largestSent": 0, "largestReceived": 0}
+        return {"largestSent": connection.largest_sent, "largestReceived": connection.largest_received}
+
+
+def bridge_error(name: str, exc: BaseException) -> SessionError:
+    """The exception for a failed bridge call: the bridge's coded refusal, else SessionError."""
+    text = _message(exc)
+    refusal = BRIDGE_REFUSAL.search(text)
+    if refusal:
+        return BRIDGE_ERRORS.get(refusal[1], SessionError)(refusal[2])
+    return SessionError(f"{name} failed: {text}")
 
 
 def _message(exc: BaseException) -> str:

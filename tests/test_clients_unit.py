@@ -28,6 +28,27 @@ def test_the_package_exports_the_contract():
     assert issubclass(clients.SessionLimitReached, SessionError) and issubclass(clients.NotConnected, SessionError)
     assert issubclass(clients.IllegalTransition, SessionError)
     assert [s.value for s in clients.SessionState] == ["STOPPED", "STARTING", "QR", "CONNECTED", "DISCONNECTED", "FAILED"]
+    for name in ("MessageNotFound", "ActionRefused", "MediaExpired", "MediaError", "MediaTooLarge"):
+        assert issubclass(getattr(clients, name), SessionError), name
+    assert not issubclass(clients.MediaTooLarge, clients.MediaError)  # max_bytes is the caller's bound
+
+
+def test_bridge_refusals_become_their_exceptions():
+    from pyppeteer.errors import ElementHandleError
+
+    from clients.session import bridge_error
+
+    def thrown(message: str) -> Exception:  # what pyppeteer raises for an Error thrown in the page
+        return ElementHandleError(f"Evaluation failed: Error: {message}\n    at Object.edit (<anonymous>:1:2)")
+
+    for code, kind in (("not_found", clients.MessageNotFound), ("refused", clients.ActionRefused),
+                       ("expired", clients.MediaExpired), ("media", clients.MediaError),
+                       ("too_large", clients.MediaTooLarge), ("not_connected", clients.NotConnected)):
+        error = bridge_error("edit", thrown(f"WAD:{code}: because of {code}"))
+        assert type(error) is kind and str(error) == f"because of {code}"
+    other = bridge_error("edit", thrown("TypeError: x is undefined"))
+    assert type(other) is SessionError and str(other) == "edit failed: TypeError: x is undefined"
+    assert type(bridge_error("edit", thrown("WAD:unheard_of: why"))) is SessionError
 
 
 def test_clients_imports_nothing_of_ours():

@@ -3,20 +3,16 @@ once, and its command line."""
 from __future__ import annotations
 
 import asyncio
-import base64
-import json
 import os
-import secrets
 import signal
 import sys
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-from tornado.websocket import websocket_connect
 
 from tests.fakewa import FakeWhatsApp, SimSettings
+from tests.support.fakewa_pages import ProtocolPage
 
 ROOT = Path(__file__).resolve().parents[1]
 ALICE, BOB = "79990000001", "79990000002"
@@ -70,49 +66,6 @@ async def test_incoming_then_messages_and_read_from_both_sides(fakewa):
     assert [m["ack"] for m in await fakewa.messages(BOB)] == [3]
     await fakewa.reset()
     assert (await fakewa.request("GET", f"__sim/phones/{BOB}/messages")).status_code == 404
-
-
-class ProtocolPage:
-    """A page reduced to its websocket protocol (session.py), to run many devices without Chromium."""
-
-    def __init__(self, url: str) -> None:
-        self.ws_url = url.replace("http://", "ws://") + "ws/chat"
-        self.keys = {k: base64.b64encode(secrets.token_bytes(32)).decode() for k in ("static", "identity", "adv")}
-        self.cred: dict[str, Any] | None = None
-        self.events: list[dict[str, Any]] = []
-        self.confirm = True
-
-    async def connect(self) -> None:
-        self.ws = await websocket_connect(self.ws_url)
-        self.send({"type": "hello", "cred": self.cred, "keys": None if self.cred else self.keys})
-
-    def send(self, message: dict[str, Any]) -> None:
-        self.ws.write_message(json.dumps(message))
-
-    async def expect(self, kind: str, timeout: float = 10.0) -> dict[str, Any]:
-        """Read frames until one of type ``kind``; events on the way are kept (and confirmed)."""
-        while True:
-            raw = await asyncio.wait_for(self.ws.read_message(), timeout)
-            assert raw is not None, f"socket closed while waiting for {kind}"
-            frame = json.loads(raw)
-            if frame["type"] == "event":
-                self.events.append(frame)
-                if self.confirm:
-                    self.send({"type": "received", "seq": frame["seq"]})
-            if frame["type"] == kind:
-                return frame
-
-    async def link(self, control: Any, phone: str) -> None:
-        await self.connect()
-        ref = (await self.expect("ref"))["ref"]
-        qr = ",".join([ref, self.keys["static"], self.keys["identity"], self.keys["adv"], "WEB"])
-        await control.scan(qr, phone)
-        self.cred = (await self.expect("paired"))["cred"]
-        self.send({"type": "login", "cred": self.cred})
-        await self.expect("sync")
-
-    def bodies(self) -> list[str]:
-        return [e["data"]["msg"]["body"] for e in self.events if e["kind"] == "msg"]
 
 
 async def test_many_devices_at_once_message_each_other(fakewa):

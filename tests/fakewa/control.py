@@ -37,10 +37,41 @@ class SimControl:
     async def scan(self, qr: str, phone: str, pushname: str | None = None) -> dict[str, Any]:
         return await self._call("POST", "__sim/scan", {"qr": qr, "phone": phone, "pushname": pushname})
 
-    async def incoming(self, phone: str, from_: str, body: str, pushname: str | None = None) -> dict[str, Any]:
-        """``from_`` sends ``body`` to ``phone``; returns the message as ``phone`` sees it."""
-        payload = {"from": from_, "body": body, **({"pushname": pushname} if pushname else {})}
+    async def incoming(self, phone: str, from_: str, body: str | None = None, pushname: str | None = None, *,
+                       caption: str | None = None, media: dict[str, Any] | None = None,
+                       location: dict[str, Any] | None = None, quoted_id: str | None = None) -> dict[str, Any]:
+        """``from_`` sends ``phone`` a text ``body``, a file (``media {mimetype, filename?, data
+        (base64), kind?}`` with a ``caption``) or a ``location``, replying to ``quoted_id`` when
+        given; returns the message as ``phone`` sees it."""
+        payload: dict[str, Any] = {"from": from_}
+        for key, value in (("body", body), ("pushname", pushname), ("caption", caption), ("media", media),
+                           ("location", location), ("quotedId", quoted_id)):
+            if value is not None:
+                payload[key] = value
         return (await self._call("POST", f"__sim/phones/{phone}/incoming", payload))["message"]
+
+    async def react(self, phone: str, to: str, msg_id: str, emoji: str) -> dict[str, Any]:
+        """``phone`` reacts to a message of its chat with ``to`` ("" removes its reaction)."""
+        return (await self._call("POST", f"__sim/phones/{phone}/react", {"to": to, "msgId": msg_id, "emoji": emoji}))["message"]
+
+    async def edit(self, phone: str, to: str, msg_id: str, body: str) -> dict[str, Any]:
+        """``phone`` edits its own message (a text, or a caption)."""
+        return (await self._call("POST", f"__sim/phones/{phone}/edit", {"to": to, "msgId": msg_id, "body": body}))["message"]
+
+    async def revoke(self, phone: str, to: str, msg_id: str) -> dict[str, Any]:
+        """``phone`` deletes its own message for everyone."""
+        return (await self._call("POST", f"__sim/phones/{phone}/revoke", {"to": to, "msgId": msg_id}))["message"]
+
+    async def media(self, sha256: str) -> bytes:
+        """The exact bytes the network holds for this file."""
+        response = await self.request("GET", f"__sim/media/{sha256}")
+        if response.status_code >= 400:
+            raise SimControlError(response.status_code, response.json().get("error", response.text))
+        return response.content
+
+    async def expire_media(self, sha256: str) -> int:
+        """Every copy of the file is gone; returns how many messages carried it."""
+        return (await self._call("POST", f"__sim/media/{sha256}/expire"))["messages"]
 
     async def messages(self, phone: str) -> list[dict[str, Any]]:
         return (await self._call("GET", f"__sim/phones/{phone}/messages"))["messages"]

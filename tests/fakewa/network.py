@@ -15,6 +15,10 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
+from .errors import SimError
+from .media import MediaStore
+from .message_actions import MessageActions
+from .messages import MediaRef, Message, chat_id, new_message_id
 from .settings import SimSettings
 
 WA_STATES = (
@@ -28,15 +32,6 @@ FORCEABLE_STATES = (
 )
 # Bans outlive the page: a device of a banned phone that reconnects is told again.
 BANS = ("TOS_BLOCK", "SMB_TOS_BLOCK")
-
-
-class SimError(Exception):
-    """A refusal with an HTTP status, raised by the network and written as JSON by the app."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 class DeviceLink(Protocol):
@@ -59,51 +54,6 @@ def normalize_phone(value: Any, what: str = "phone") -> str:
     if not (text.isdigit() and 5 <= len(text) <= 15):
         raise SimError(422, f"{what} must be a phone number of 5 to 15 digits (like 79991234567), got {value!r}")
     return text
-
-
-def chat_id(phone: str) -> str:
-    return f"{phone}@c.us"
-
-
-def new_message_id() -> str:
-    """Ids as the phone app makes them: 32 upper-case hex digits (the web client's start 3EB0)."""
-    return secrets.token_hex(16).upper()
-
-
-@dataclass
-class Message:
-    id: str
-    sender: str
-    recipient: str
-    body: str
-    t: int
-    ack: int = 0
-    type: str = "chat"
-
-    def counterpart(self, side: str) -> str:
-        return self.recipient if side == self.sender else self.sender
-
-    def serialized(self, side: str) -> str:
-        """The key's ``_serialized`` as seen by ``side``: ``true_<remote>_<id>`` for the sender."""
-        from_me = "true" if side == self.sender else "false"
-        return f"{from_me}_{chat_id(self.counterpart(side))}_{self.id}"
-
-    def view(self, side: str) -> dict[str, Any]:
-        """The message as one phone's devices see it (``Msg.serialize()`` fields)."""
-        return {
-            "id": {
-                "fromMe": side == self.sender,
-                "remote": chat_id(self.counterpart(side)),
-                "id": self.id,
-                "_serialized": self.serialized(side),
-            },
-            "from": chat_id(self.sender),
-            "to": chat_id(self.recipient),
-            "body": self.body,
-            "type": self.type,
-            "t": self.t,
-            "ack": self.ack,
-        }
 
 
 @dataclass(eq=False)
@@ -147,12 +97,13 @@ class Phone:
     device_counter: int = 0
 
 
-class Network:
+class Network(MessageActions):
     def __init__(self, settings: SimSettings) -> None:
         self.settings = settings
         self.phones: dict[str, Phone] = {}
         self.devices: dict[str, Device] = {}
         self.messages: list[Message] = []
+        self.media = MediaStore()  # the CDN
         self._by_key: dict[tuple[str, str], Message] = {}
         self.sessions: set[Any] = set()  # open PageSessions, paired or not
         self._timers: set[asyncio.TimerHandle] = set()
@@ -188,6 +139,7 @@ class Network:
         self.devices.clear()
         self.messages.clear()
         self._by_key.clear()
+        self.media.reset()
 
     # -- phones and devices ------------------------------------------------------------------
     def phone(self, number: str, create: bool = False) -> Phone:
@@ -248,21 +200,28 @@ class Network:
             device.link.send(event)
 
     def snapshot(self, device: Device) -> dict[str, Any]:
-        """A device's history. Messages still in its outbox are left out: they arrive as new."""
+        """A device's history: its chats with their last messages, and the reactions to those.
+        Messages still in its outbox are left out: they arrive as new. Messages the phone deleted
+        for itself are gone."""
         number = device.phone
         pending = device.pending_message_ids()
         by_chat: dict[str, list[Message]] = {}
         for msg in self.messages:
-            if number in (msg.sender, msg.recipient):
+            arrived = number == msg.sender or msg.ack >= 2  # still on its way: it comes as an event
+            if number in (msg.sender, msg.recipient) and number not in msg.deleted_for and arrived:
                 by_chat.setdefault(msg.counterpart(number), []).append(msg)
         chats = []
+        reactions = []
         for counterpart, msgs in by_chat.items():
-            views = [m.view(number) for m in msgs[-self.settings.sync_messages:] if m.serialized(number) not in pending]
-            if views:
-                chats.append({**self.chat_info(number, counterpart), "msgs": views})
+            shown = [m for m in msgs[-self.settings.sync_messages:] if m.serialized(number) not in pending]
+            if shown:
+                chats.append({**self.chat_info(number, counterpart), "msgs": [m.view(number) for m in shown]})
+            for m in shown:
+                reactions += [m.reaction_row(p, number, r.emoji, r.t_ms, r.id) for p, r in m.reactions.items()]
         chats.sort(key=lambda c: c["t"], reverse=True)
         contacts = [self.contact_info(c) for c in by_chat]
-        return {"me": chat_id(number), "pushname": self.phones[number].pushname, "chats": chats, "contacts": contacts}
+        return {"me": chat_id(number), "pushname": self.phones[number].pushname, "chats": chats,
+                "contacts": contacts, "reactions": reactions}
 
     def chat_info(self, number: str, counterpart: str) -> dict[str, Any]:
         other = self.phones.get(counterpart)
@@ -284,9 +243,13 @@ class Network:
     # -- messages -----------------------------------------------------------------------------
     def send_message(
         self, sender: str, recipient: str, body: str, *,
+        kind: str = "chat", caption: str | None = None, media: MediaRef | None = None,
+        location: dict[str, Any] | None = None, quoted: Message | None = None,
         msg_id: str | None = None, t: int | None = None, origin: Device | None = None,
     ) -> Message:
-        """``sender`` sends ``body``: ack 1 after one ack delay, delivered (ack 2) after two.
+        """``sender`` sends a message (a text ``body``, or ``media`` with a ``caption``, or a
+        ``location``; ``quoted`` the message it replies to): ack 1 after one ack delay,
+        delivered (ack 2) after two.
 
         Sending again with the same ``msg_id`` (a page resending after a reconnect) is a no-op.
         """
@@ -294,13 +257,15 @@ class Network:
             return self._by_key[(sender, msg_id)]
         sender_phone = self.phone(sender, create=True)
         recipient_phone = self.phone(recipient, create=True)
-        msg = Message(msg_id or new_message_id(), sender, recipient, body, int(t or time.time()))
+        msg = Message(msg_id or new_message_id(), sender, recipient, body, int(t or time.time()), type=kind,
+                      caption=caption or None, media=media, location=location, quoted=quoted,
+                      quoted_snapshot=quoted.snapshot() if quoted is not None else None)
         sender_phone.last[recipient] = recipient_phone.last[sender] = msg.t
         self.messages.append(msg)
         self._by_key[(sender, msg.id)] = msg
         for device in list(sender_phone.devices.values()):
             if device is not origin:  # the sender's other devices show it too
-                device.push("msg", {"msg": msg.view(sender), "chat": self.chat_info(sender, recipient)})
+                device.push("msg", self.msg_event(msg, sender))
         delay = self.settings.ack_delay
         self.later(delay, self._set_ack, msg, 1)
         self.later(2 * delay, self._deliver, msg)
@@ -310,10 +275,17 @@ class Network:
         if msg.recipient != msg.sender:
             phone = self.phones[msg.recipient]
             phone.unread[msg.sender] = phone.unread.get(msg.sender, 0) + 1
-            event = {"msg": msg.view(msg.recipient), "chat": self.chat_info(msg.recipient, msg.sender)}
+            event = self.msg_event(msg, msg.recipient)
             for device in list(phone.devices.values()):
                 device.push("msg", event)
         self._set_ack(msg, 2)
+
+    def msg_event(self, msg: Message, side: str) -> dict[str, Any]:
+        """A message for ``side``'s devices, with its chat row and the reactions it has by now."""
+        return {
+            "msg": msg.view(side), "chat": self.chat_info(side, msg.counterpart(side)),
+            "reactions": [msg.reaction_row(p, side, r.emoji, r.t_ms, r.id) for p, r in msg.reactions.items()],
+        }
 
     def _set_ack(self, msg: Message, ack: int) -> None:
         """Acks only rise; the sender's devices hear of each step."""
@@ -338,11 +310,10 @@ class Network:
         return count
 
     def messages_of(self, number: str) -> list[dict[str, Any]]:
+        """What the phone shows: every message it sent or received, less those it deleted for itself."""
         self.phone(number)
-        return [
-            {**m.view(number), "chatId": chat_id(m.counterpart(number))}
-            for m in self.messages if number in (m.sender, m.recipient)
-        ]
+        return [m.listing(number) for m in self.messages
+                if number in (m.sender, m.recipient) and number not in m.deleted_for]
 
     # -- what a phone can do to its devices ---------------------------------------------------
     def scan(self, qr: Any, number: str, pushname: str | None) -> Device:

@@ -33,6 +33,11 @@ PROBE_JS = """() => {
     Msg.on('change:ack', (m, v) => record({ev: 'ack', id: m.id._serialized, value: v}));
     Chat.on('add', (c) => record({ev: 'chat', chat: c.serialize()}));
     Chat.on('change:unreadCount', (c, v) => record({ev: 'unread', id: c.id._serialized, value: v}));
+    Msg.on('change:body change:caption', (m) => record({ev: 'edit', msg: m.serialize()}));
+    Msg.on('change:type', (m, v) => record({ev: 'type', id: m.id._serialized, value: v}));
+    Msg.on('remove', (m) => record({ev: 'remove', id: m.id._serialized}));
+    const table = require('WAWebAddonReactionTableMode').reactionTableMode, upsert = table.bulkUpsert;
+    table.bulkUpsert = function (rows) { record({ev: 'reactions', rows}); return upsert.apply(this, arguments); };
   };
   const poll = setInterval(() => {
     if (window.Debug && window.Debug.VERSION) { clearInterval(poll); install(); }

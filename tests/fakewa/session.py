@@ -4,7 +4,16 @@ Protocol (JSON text frames). The page says:
   hello {cred | null, keys {static, identity, adv}, platform}   first frame after connecting
   login {cred}              after storing the credential it was given at pairing
   refresh_qr                Cmd.refreshQR()
-  send {id, to, body, t}    a message from this device (resent until acked: ids make it idempotent)
+  send {id, to, t, kind, body, caption?, media?, location?, quoted?}
+                            a message from this device (resent until acked: ids make it idempotent).
+                            kind: chat (body) | image, video, audio, ptt, document, sticker (media
+                            {directPath, filehash, mediaKey, mimetype, size, filename?, duration?,
+                            width?, height?, thumbnail?} of a file uploaded to /mms/) | location
+                            (location {lat, lng, loc}); quoted {id, participant}: the message replied to
+  react {rid, id, emoji, reactionId}   react to message id ("" removes the reaction)
+  edit {rid, id, body, editId}         edit an own message (its text, or a media message's caption)
+  revoke {rid, id}          delete an own message for everyone
+  delete {rid, id}          delete a message for this phone only
   received {seq}            every event up to seq is applied: the server may forget it
   seen {chat}               the user read this chat
   logout                    Socket.logout()
@@ -12,9 +21,12 @@ The server says:
   ref {ref} / idle          a new QR ref; refs exhausted (UNPAIRED_IDLE)
   pairing / paired {cred}   a phone scanned the current QR; the device is linked
   connected {me, pushname}  the credential is valid
-  sync {chats, contacts}    the device's history; after it, outbox events
-  event {seq, kind, data}   kind: msg {msg, chat} | ack {id, ack} | chat {id, unreadCount}
+  sync {chats, contacts, reactions}   the device's history; after it, outbox events
+  event {seq, kind, data}   kind: msg {msg, chat, reactions} | ack {id, ack} | chat {id, unreadCount}
+                            | reaction {row} (a row of the reaction table) | edit {id, type, body,
+                            caption, editKey, editT} | revoke {id} | delete {id}
   send_error {id, error}    a message the network refused
+  result {rid, ok, error?}  the answer to react, edit, revoke and delete
   state {state}             a state the network imposes (CONFLICT, TIMEOUT, TOS_BLOCK ...)
   logged_out {reason}       the credential is revoked: clear storage, show the QR again
 """
@@ -26,6 +38,8 @@ import logging
 import secrets
 from typing import Any, Protocol
 
+from .media import MEDIA_TYPES, THUMBNAIL_TYPES, decode_b64
+from .messages import MediaRef
 from .network import Device, Network, SimError, chat_id, normalize_phone
 
 log = logging.getLogger("fakewa")
@@ -193,21 +207,101 @@ class PageSession:
         if self.device is None:
             self.send({"type": "send_error", "id": msg_id, "error": "not logged in"})
             return
-        to, body = message.get("to"), message.get("body")
+        to = message.get("to")
         try:
             if not (isinstance(to, str) and to.endswith("@c.us")):
                 raise SimError(422, f"the simulator delivers only to <digits>@c.us chats, not {to!r}")
             recipient = normalize_phone(to, "to")
-            if not isinstance(body, str) or not msg_id:
-                raise SimError(422, "a message needs an id and a text body")
+            if not msg_id:
+                raise SimError(422, "a message needs an id")
+            content = self._content(message, recipient)
         except SimError as exc:
             self.send({"type": "send_error", "id": msg_id, "error": exc.message})
             return
         t = message.get("t")
         self.network.send_message(
-            self.device.phone, recipient, body, msg_id=msg_id,
-            t=t if isinstance(t, int) else None, origin=self.device,
+            self.device.phone, recipient, msg_id=msg_id, t=t if isinstance(t, int) else None,
+            origin=self.device, **content,
         )
+
+    def _content(self, message: dict[str, Any], recipient: str) -> dict[str, Any]:
+        """What a send frame carries, checked: a text, a file uploaded before, or a location."""
+        kind = message.get("kind") or "chat"
+        body = message.get("body")
+        caption = message.get("caption")
+        if caption is not None and not isinstance(caption, str):
+            raise SimError(422, "caption must be a string")
+        content: dict[str, Any] = {"kind": kind, "body": "", "caption": None}
+        if kind == "chat":
+            if not isinstance(body, str):
+                raise SimError(422, "a text message needs a body")
+            content["body"] = body
+        elif kind in MEDIA_TYPES:
+            content["media"] = self._media(message.get("media"), kind)
+            content["caption"] = caption
+        elif kind == "location":
+            content["location"] = location_of(message.get("location"))
+        else:
+            raise SimError(422, f"the simulator does not deliver {kind!r} messages")
+        quoted = message.get("quoted")
+        if quoted is not None:
+            stanza = quoted.get("id") if isinstance(quoted, dict) else None
+            content["quoted"] = self.network.find_message(self.device.phone, stanza, counterpart=recipient)
+        return content
+
+    def _media(self, media: Any, kind: str) -> MediaRef:
+        """The file of a media message: it must be on the CDN, uploaded with this mediaKey."""
+        if not isinstance(media, dict):
+            raise SimError(422, "a media message needs media {directPath, filehash, mediaKey, mimetype, size}")
+        upload = self.network.media.upload_at(media.get("directPath"))
+        if upload is None or upload.media_key != media.get("mediaKey"):
+            raise SimError(422, "the file was not uploaded to the CDN (unknown directPath or mediaKey)")
+        stored = self.network.media.files[upload.sha256]
+        if stored.expired or decode_b64(media.get("filehash"), "filehash").hex() != upload.sha256:
+            raise SimError(422, "filehash does not match the uploaded file")
+        mimetype = media.get("mimetype")
+        if not isinstance(mimetype, str) or not mimetype or media.get("size") != len(stored.data or b""):
+            raise SimError(422, "mimetype and size must describe the uploaded file")
+        thumbnail = media.get("thumbnail")
+        if kind not in THUMBNAIL_TYPES or not isinstance(thumbnail, str) or len(thumbnail) > 200_000:
+            thumbnail = None
+        elif thumbnail:
+            decode_b64(thumbnail, "thumbnail")
+        return MediaRef(
+            mimetype=mimetype, size=len(stored.data or b""), upload=upload, filehash=media["filehash"],
+            filename=_optional(media, "filename", str), duration=_optional(media, "duration", int),
+            width=_optional(media, "width", int), height=_optional(media, "height", int), thumbnail=thumbnail or None,
+        )
+
+    # -- actions on sent messages: each answered with a result frame --------------------------
+    def _act(self, message: dict[str, Any], action: Any) -> None:
+        rid = message.get("rid")
+        if self.device is None:
+            self.send({"type": "result", "rid": rid, "ok": False, "error": "not logged in"})
+            return
+        try:
+            msg = self.network.find_message(self.device.phone, message.get("id"))
+            action(msg)
+        except SimError as exc:
+            self.send({"type": "result", "rid": rid, "ok": False, "error": exc.message})
+            return
+        self.send({"type": "result", "rid": rid, "ok": True})
+
+    def _on_react(self, message: dict[str, Any]) -> None:
+        self._act(message, lambda msg: self.network.react(
+            self.device.phone, msg, message.get("emoji"), origin=self.device,
+            reaction_id=_optional(message, "reactionId", str)))
+
+    def _on_edit(self, message: dict[str, Any]) -> None:
+        self._act(message, lambda msg: self.network.edit_message(
+            self.device.phone, msg, message.get("body"), origin=self.device,
+            edit_id=_optional(message, "editId", str)))
+
+    def _on_revoke(self, message: dict[str, Any]) -> None:
+        self._act(message, lambda msg: self.network.revoke_message(self.device.phone, msg, origin=self.device))
+
+    def _on_delete(self, message: dict[str, Any]) -> None:
+        self._act(message, lambda msg: self.network.delete_for_me(self.device.phone, msg, origin=self.device))
 
     def _on_received(self, message: dict[str, Any]) -> None:
         if self.device is not None and isinstance(message.get("seq"), int):
@@ -226,3 +320,21 @@ class PageSession:
             self.network.unlink(self.device, "local")
         else:
             self.logged_out("local")
+
+
+def _optional(data: dict[str, Any], key: str, kind: type) -> Any:
+    value = data.get(key)
+    return value if isinstance(value, kind) and not isinstance(value, bool) else None
+
+
+def location_of(value: Any) -> dict[str, Any]:
+    """``{lat, lng, loc}`` checked: coordinates in range, ``loc`` the "name\naddress" text."""
+    if not isinstance(value, dict):
+        raise SimError(422, "a location message needs location {lat, lng, loc?}")
+    lat, lng, loc = value.get("lat"), value.get("lng"), value.get("loc")
+    for name, number, bound in (("lat", lat, 90), ("lng", lng, 180)):
+        if isinstance(number, bool) or not isinstance(number, (int, float)) or not -bound <= number <= bound:
+            raise SimError(422, f"{name} must be a number between -{bound} and {bound}")
+    if loc is not None and (not isinstance(loc, str) or len(loc) > 2000):
+        raise SimError(422, "loc must be a string (name and address on two lines)")
+    return {"lat": float(lat), "lng": float(lng), "loc": loc or ""}

@@ -46,6 +46,18 @@ class SimSettings:
     sync_messages: int = setting(
         50, "Most recent messages per chat sent to a device when it syncs."
     )
+    edit_window: float = setting(
+        900.0, "Seconds after sending during which the sender may edit a message (WhatsApp: 15 minutes)."
+    )
+    revoke_window: float = setting(
+        216000.0, "Seconds after sending during which the sender may delete a message for everyone (about 2.5 days)."
+    )
+    media_limit: int = setting(
+        16 * 1024 * 1024, "Largest image, video, audio or sticker upload, in bytes (WhatsApp: 16 MB)."
+    )
+    document_limit: int = setting(
+        2 * 1024 ** 3, "Largest document upload, in bytes (WhatsApp: 2 GB)."
+    )
 
     @classmethod
     def fast(cls, **overrides: Any) -> "SimSettings":
@@ -74,6 +86,10 @@ class SimSettings:
             "connectDelay": int(self.connect_delay * 1000),
             "reconnectDelay": int(self.reconnect_delay * 1000),
             "logoutDelay": int(self.logout_delay * 1000),
+            "editWindow": self.edit_window,
+            "revokeWindow": self.revoke_window,
+            "mediaLimit": self.media_limit,
+            "documentLimit": self.document_limit,
         }
 
     @classmethod

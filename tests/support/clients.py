@@ -222,3 +222,20 @@ def loose_permissions(folder: Path) -> list[tuple[str, str]]:
             if not stat.S_ISLNK(st.st_mode) and st.st_mode & 0o077:
                 loose.append((str(path.relative_to(folder.parent)), oct(st.st_mode & 0o777)))
     return loose
+
+
+async def phone_message(control: Any, phone: str, check: Callable[[dict], Any], what: str = "the message",
+                        timeout: float = EVENT_TIMEOUT) -> dict:
+    """The first message ``phone`` lists that passes ``check``, once it is there."""
+    async def find() -> dict | None:
+        return next((m for m in await control.messages(phone) if check(m)), None)
+
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        found = await find()
+        if found:
+            return found
+        if loop.time() > deadline:
+            raise AssertionError(f"phone {phone} shows no {what} within {timeout}s: {await control.messages(phone)}")
+        await asyncio.sleep(0.05)

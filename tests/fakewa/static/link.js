@@ -7,7 +7,7 @@
 (function () {
   'use strict';
   const config = JSON.parse(document.getElementById('fakewa-config').textContent);
-  const { Socket, Conn, Cmd, Msg, Chat: ChatModel, asWid, collections } = require('FakeWAModels');
+  const { Socket, Conn, Cmd, Msg, Chat: ChatModel, asWid, collections, MEDIA_TYPES } = require('FakeWAModels');
 
   const CREDENTIAL_KEY = 'WAWebDeviceCredential';
   const DB_NAME = 'wawc';
@@ -22,6 +22,8 @@
   let synced = false;
   let reconnectTimer = null;
   const pending = new Map(); // key _serialized -> {msg, resolve}: sent, not yet acked by the server
+  const requests = new Map(); // rid -> {resolve, reject}: react, edit, revoke, delete awaiting a result
+  let nextRid = 1;
 
   // -- storage ----------------------------------------------------------------------------
   function openDb() {
@@ -108,6 +110,8 @@
 
   function dropped() {
     connected = false;
+    for (const r of requests.values()) r.reject(new Error('the connection to WhatsApp was lost'));
+    requests.clear();
     Socket.set('stream', 'DISCONNECTED');
     if (stopped) return;
     if (Socket.state === 'CONNECTED' || Socket.state === 'PAIRING') setState('TIMEOUT');
@@ -144,6 +148,7 @@
         frame({ type: 'received', seq: m.seq });
         break;
       case 'send_error': onSendError(m); break;
+      case 'result': onResult(m); break;
       case 'state': onForcedState(m.state); break;
       case 'logged_out': loggedOut(m.reason); break;
       default: console.warn('fakewa: unknown frame', m);
@@ -190,6 +195,7 @@
       const chat = upsertChat(c);
       for (const data of c.msgs || []) addMsg(data, chat, false);
     }
+    if ((m.reactions || []).length) msgActions().reactionTable().bulkUpsert(m.reactions);
     synced = true;
     Cmd.trigger('offline_progress_update_from_bridge');
     Socket.set('hasSynced', true);
@@ -208,6 +214,7 @@
       if (addMsg(data.msg, chat, true)) {
         if (data.msg.t > (chat.t || 0)) chat.set('t', data.msg.t);
         if (!data.msg.id.fromMe) chat.set('unreadCount', c.unreadCount);
+        if ((data.reactions || []).length) msgActions().reactionTable().bulkUpsert(data.reactions);
       }
     } else if (kind === 'ack') {
       const msg = collections.Msg.get(data.id);
@@ -220,8 +227,26 @@
     } else if (kind === 'chat') {
       const chat = collections.Chat.get(data.id);
       if (chat) chat.set('unreadCount', data.unreadCount);
+    } else if (kind === 'reaction') {
+      msgActions().reactionTable().bulkUpsert([data.row]);
+    } else if (kind === 'edit' || kind === 'revoke' || kind === 'delete') {
+      // A message this page does not hold (deleted here, or never loaded) has nothing to change.
+      const msg = collections.Msg.get(data.id);
+      if (msg && kind === 'edit') msgActions().applyEdit(msg, data);
+      if (msg && kind === 'revoke') msgActions().applyRevoke(msg);
+      if (msg && kind === 'delete') msgActions().applyDelete(msg);
     }
     scheduleRender();
+  }
+
+  function msgActions() { return require('FakeWAMsgActions'); }
+
+  function onResult(m) {
+    const r = requests.get(m.rid);
+    if (!r) return;
+    requests.delete(m.rid);
+    if (m.ok) r.resolve(true);
+    else r.reject(new Error(m.error || 'refused'));
   }
 
   function onSendError(m) {
@@ -253,7 +278,19 @@
   }
 
   function sendFrame(msg) {
-    frame({ type: 'send', id: msg.id.id, to: msg.id.remote._serialized, body: msg.body, t: msg.t });
+    const a = msg.attributes;
+    const kind = a.type || 'chat';
+    const f = { type: 'send', id: msg.id.id, to: msg.id.remote._serialized, t: msg.t, kind, body: kind === 'chat' ? a.body : '' };
+    if (MEDIA_TYPES.indexOf(kind) >= 0) {
+      f.caption = a.caption;
+      f.media = {
+        directPath: a.directPath, filehash: a.filehash, mediaKey: a.mediaKey, mimetype: a.mimetype, size: a.size,
+        filename: a.filename, duration: a.duration, width: a.width, height: a.height, thumbnail: a.body || null,
+      };
+    }
+    if (kind === 'location') f.location = { lat: a.lat, lng: a.lng, loc: a.loc };
+    if (a.quotedStanzaID) f.quoted = { id: a.quotedStanzaID, participant: String(a.quotedParticipant || '') };
+    frame(f);
   }
 
   // -- drawing ----------------------------------------------------------------------------
@@ -316,6 +353,20 @@
   __d('FakeWALink', function () {
     return {
       keys: () => keys,
+      config: () => config,
+      /** The device's credential, as the CDN wants it for an upload. */
+      mediaAuth: () => (credential ? 'WADevice ' + credential.deviceId + ':' + credential.secret : ''),
+      /** Send an action frame; resolves when the server applied it, rejects with its reason. */
+      request(message) {
+        return new Promise((resolve, reject) => {
+          const rid = nextRid++;
+          requests.set(rid, { resolve, reject });
+          if (!connected || !frame(Object.assign({}, message, { rid }))) {
+            requests.delete(rid);
+            reject(new Error('not connected to WhatsApp'));
+          }
+        });
+      },
       offlineProgress: () => (synced ? 100 : 0),
       send(msg) {
         return new Promise((resolve) => {

@@ -1,7 +1,10 @@
 /*
  * The site's models under the site's module names: ids (WAWebWidFactory, WAWebMsgKey), the
  * collections (WAWebCollections: Chat, Msg, Contact), the socket and connection models, Cmd,
- * and the current user.
+ * and the current user. A message has the site's attributes for media (mimetype, directPath,
+ * mediaKey...: media.js), replies (quotedMsg, quotedStanzaID, quotedParticipant), locations
+ * (lat, lng, loc) and edits (latestEditMsgKey...), and the methods drivers call on it:
+ * msgContextInfo(chat), downloadMedia(options), mediaData, unsafe().
  */
 (function () {
   'use strict';
@@ -86,22 +89,54 @@
   MsgKey.MsgKey = MsgKey;
   __d('WAWebMsgKey', function () { return MsgKey; });
 
+  const MEDIA_TYPES = ['image', 'video', 'audio', 'ptt', 'document', 'sticker'];
+
   class Msg extends Model {
     constructor(attrs) {
       super();
       const a = Object.assign({ type: 'chat', ack: 0, isNewMsg: false }, attrs || {});
       a.id = a.id instanceof MsgKey ? a.id : new MsgKey(a.id);
-      for (const k of ['from', 'to', 'author']) if (a[k]) a[k] = asWid(a[k]);
+      for (const k of ['from', 'to', 'author', 'quotedParticipant']) if (a[k]) a[k] = asWid(a[k]);
       this.set(a, { silent: true });
+      this._mediaData = null;
     }
     get fromMe() { return this.id.fromMe; }
     get chat() { return require('WAWebCollections').Chat.get(this.id.remote); }
+    unsafe() { return this; }
+
+    /** The file of a media message and its download stage (RESOLVED, FETCHING, REUPLOADING...). */
+    get mediaData() {
+      if (MEDIA_TYPES.indexOf(this.type) < 0) return undefined;
+      if (!this._mediaData) this._mediaData = require('FakeWAMedia').mediaDataFor(this);
+      return this._mediaData;
+    }
+
+    /** Fetch the file from the CDN into mediaData (stage RESOLVED; REUPLOADING when it is gone). */
+    downloadMedia(options) { return require('FakeWAMedia').resolve(this, options || {}); }
+
+    /** What a reply to this message carries: spread into the reply's attributes. */
+    msgContextInfo(chat) {
+      return {
+        quotedMsg: { type: this.type, body: this.body, caption: this.caption },
+        quotedStanzaID: this.id.id,
+        quotedParticipant: this.id.fromMe ? Conn.wid : (this.author || this.from),
+        quotedRemoteJid: chat && chat.id ? chat.id : this.id.remote,
+      };
+    }
   }
   Msg.defineAttributes(['id', 'body', 'type', 't', 'from', 'to', 'author', 'ack', 'isNewMsg',
-    'self', 'local', 'notifyName', 'caption', 'star']);
+    'self', 'local', 'notifyName', 'caption', 'star', 'mimetype', 'filename', 'size', 'duration',
+    'width', 'height', 'filehash', 'encFilehash', 'directPath', 'mediaKey', 'mediaKeyTimestamp',
+    'deprecatedMms3Url', 'clientUrl', 'mediaBlob', 'lat', 'lng', 'loc', 'quotedMsg', 'quotedStanzaID',
+    'quotedParticipant', 'latestEditMsgKey', 'latestEditSenderTimestampMs', 'editMsgType',
+    'protocolMessageKey']);
 
   class MsgCollection extends Collection {
     constructor() { super(Msg); }
+    /** The messages of these ids this page holds (the site loads the others from its storage). */
+    getMessagesById(ids) {
+      return Promise.resolve({ messages: (ids || []).map((id) => this.get(id)).filter(Boolean) });
+    }
   }
 
   class Contact extends Model {
@@ -155,6 +190,10 @@
 
   class CmdEmitter extends Emitter {
     refreshQR() { return require('FakeWALink').refreshQR(); }
+    /** Delete for everyone: sendRevokeMsgs(chat, {list, type: 'message'}, {clearMedia}). */
+    sendRevokeMsgs(chat, which, options) { return require('FakeWAMsgActions').revokeMsgs(chat, which, options); }
+    /** Delete for me: sendDeleteMsgs(chat, {list, type: 'message'}, clearMedia). */
+    sendDeleteMsgs(chat, which, clearMedia) { return require('FakeWAMsgActions').deleteMsgs(chat, which, clearMedia); }
   }
   const Cmd = new CmdEmitter();
   __d('WAWebCmd', function () { return { Cmd }; });
@@ -170,6 +209,6 @@
   });
 
   __d('FakeWAModels', function () {
-    return { Wid, asWid, hexId, MsgKey, Msg, Chat, Contact, Socket, Conn, Cmd, collections, plain };
+    return { Wid, asWid, hexId, MsgKey, Msg, Chat, Contact, Socket, Conn, Cmd, collections, plain, MEDIA_TYPES };
   });
 })();

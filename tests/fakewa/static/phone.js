@@ -204,11 +204,23 @@
     $('qr-empty').hidden = rows.length > 0;
   }
 
+  /** A message as one line of text: its body, or what it carries (a file, a place), and what
+   * happened to it since (edited, deleted, reactions). */
+  function describe(m) {
+    if (m.revoked) return 'This message was deleted';
+    let text = m.body || '';
+    if (m.media) text = `[${m.type}${m.media.filename ? `: ${m.media.filename}` : ''}]${m.caption ? ` ${m.caption}` : ''}`;
+    if (m.location) text = `[location] ${m.location.name || ''} ${m.location.latitude}, ${m.location.longitude}`.replace('  ', ' ');
+    if (m.edited) text += ' (edited)';
+    if (m.reactions && m.reactions.length) text += ` ${m.reactions.map((r) => r.emoji).join('')}`;
+    return text;
+  }
+
   function renderChats(list) {
-    const value = [state.contact, list.map((c) => [c.contact, nameOf(c.contact), c.last.id._serialized, c.last.ack, c.unread])];
+    const value = [state.contact, list.map((c) => [c.contact, nameOf(c.contact), c.last.id._serialized, c.last.ack, c.unread, describe(c.last)])];
     if (!changed('chats', value)) return;
     $('chat-list').replaceChildren(...list.map((chat) => {
-      const preview = `${chat.last.id.fromMe ? 'You: ' : ''}${chat.last.body}`;
+      const preview = `${chat.last.id.fromMe ? 'You: ' : ''}${describe(chat.last)}`;
       return h('li', { class: `row chat${chat.contact === state.contact ? ' selected' : ''}`, dataset: { chat: chat.contact } },
         h('button', { type: 'button', class: 'link grow', onclick: () => openChat(chat.contact) },
           h('strong', { text: title(chat.contact) }),
@@ -221,7 +233,7 @@
   function renderConversation(list) {
     const chat = list.find((c) => c.contact === state.contact);
     const msgs = chat ? chat.msgs : [];
-    const value = [state.contact, nameOf(state.contact), msgs.map((m) => [m.id._serialized, m.ack])];
+    const value = [state.contact, nameOf(state.contact), msgs.map((m) => [m.id._serialized, m.ack, describe(m)])];
     if (!changed('conversation', value)) return;
     $('conversation-body').hidden = !state.contact;
     $('conversation-empty').hidden = !!state.contact;
@@ -233,7 +245,7 @@
     $('as-contact-label').textContent = `As ${nameOf(state.contact) || `+${state.contact}`}`;
     $('messages').replaceChildren(...msgs.map((m) => h('li',
       { class: `msg ${m.id.fromMe ? 'out' : 'in'}`, dataset: { id: m.id._serialized, ack: m.ack } },
-      h('span', { class: 'body', text: m.body }),
+      h('span', { class: 'body', text: describe(m) }),
       h('span', { class: 'meta' }, clock(m.t), m.id.fromMe ? tick(m.ack) : null))));
     const last = $('messages').lastElementChild;
     if (last) last.scrollIntoView({ block: 'nearest' });
