@@ -13,11 +13,15 @@ CODES: dict[int, str] = {
     404: "not_found",
     405: "method_not_allowed",
     409: "conflict",
+    410: "gone",
     413: "payload_too_large",
+    416: "range_not_satisfiable",
     422: "validation_failed",
     429: "rate_limited",
     500: "internal",
+    502: "bad_gateway",
     503: "unavailable",
+    504: "gateway_timeout",
 }
 
 DEFAULT_MESSAGES: dict[int, str] = {
@@ -27,11 +31,15 @@ DEFAULT_MESSAGES: dict[int, str] = {
     404: "Not found.",
     405: "Method not allowed.",
     409: "Conflict.",
+    410: "Gone.",
     413: "Request body too large.",
+    416: "Range not satisfiable.",
     422: "Validation failed.",
     429: "Too many requests.",
     500: "Internal server error.",
+    502: "An upstream service failed.",
     503: "Service unavailable.",
+    504: "An upstream service did not answer in time.",
 }
 
 

@@ -71,6 +71,7 @@ class Operation:
     summary: str | None = None
     description: str | None = None
     body: Schema | None = None
+    body_types: Mapping[str, Any] = field(default_factory=dict)
     query: Schema | None = None
     responses: Mapping[int, tuple[Response, ...]] = field(default_factory=dict)
     errors: Mapping[int, str] = field(default_factory=dict)
@@ -182,6 +183,7 @@ def doc(
     summary: str | None = None,
     description: str | None = None,
     body: type[Schema] | Schema | None = None,
+    body_types: Mapping[str, Any] | None = None,
     query: type[Schema] | Schema | None = None,
     responses: Mapping[int, Any] | None = None,
     errors: Mapping[int, str] | None = None,
@@ -195,6 +197,8 @@ def doc(
       :func:`load_body` and :func:`load_query` use it. ``Schema(partial=True)`` for updates
       that take any subset of the fields. A body is the schema's load side
       (:func:`input_schema`): its read-only fields are neither documented nor accepted.
+    - ``body_types``: other media types the body may come as, ``{media type: JSON schema}``
+      (a file upload's ``multipart/form-data`` or raw bytes); the handler reads those itself.
     - ``responses``: ``{status: X}`` where X is a Schema class or instance, a :class:`Response`,
       a description string (no body), None (no body), or a list of those (several media types).
       Default: ``{200: "OK"}``.
@@ -206,6 +210,7 @@ def doc(
         summary=summary,
         description=description,
         body=None if body is None else _body_schema(_instance(body)),
+        body_types=dict(body_types or {}),
         query=_instance(query),
         responses={int(status): _responses(value) for status, value in (responses or {200: "OK"}).items()},
         errors={int(status): text for status, text in (errors or {}).items()},
@@ -510,8 +515,10 @@ def _operation(handler: type, method: str, params: list[tuple[str, str]], op_id:
         parameters.append({"in": "query", "schema": decl.query})
     if parameters:
         op["parameters"] = parameters
-    if decl.body is not None:
-        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": decl.body}}}
+    if decl.body is not None or decl.body_types:
+        content = {"application/json": {"schema": decl.body}} if decl.body is not None else {}
+        content.update({media_type: {"schema": schema} for media_type, schema in decl.body_types.items()})
+        op["requestBody"] = {"required": True, "content": content}
     op["security"] = [{SECURITY_SCHEME: []}] if level in ("user", "admin") else []
 
     responses: dict[str, Any] = {}
@@ -531,7 +538,7 @@ def _operation(handler: type, method: str, params: list[tuple[str, str]], op_id:
         errors[403] = _AUTO_ERRORS[403]
     if params:
         errors[404] = _AUTO_ERRORS[404]
-    if decl.body is not None:
+    if decl.body is not None or decl.body_types:
         errors.update({s: _AUTO_ERRORS[s] for s in (400, 413, 422)})
     if decl.query is not None:
         errors[422] = _AUTO_ERRORS[422]
