@@ -119,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"wamulti: plugin error: {exc}", file=sys.stderr)
         return 2
     args = _full_parser(app).parse_args(argv)
-    setup_logging(app.config.logging.level)
+    setup_logging(app.config.logging.level, app.config.logging.format)
     try:
         return asyncio.run(_run(app, args))
     except DatabaseUnavailable as exc:

@@ -68,11 +68,14 @@ class LoggingSchema(_Strict):
     level = fields.String(
         load_default="INFO", validate=validate.OneOf(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"])
     )
+    format = fields.String(load_default="text", validate=validate.OneOf(["text", "json"]))
 
     @pre_load
     def any_case(self, data: Any, **kwargs: Any) -> Any:
-        if isinstance(data, dict) and isinstance(data.get("level"), str):
-            data = {**data, "level": data["level"].strip().upper()}
+        if isinstance(data, dict):
+            for key, case in (("level", str.upper), ("format", str.lower)):
+                if isinstance(data.get(key), str):
+                    data = {**data, key: case(data[key].strip())}
         return data
 
 

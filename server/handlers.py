@@ -6,16 +6,16 @@ import logging
 import re
 import traceback
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
 from marshmallow import Schema, ValidationError
 from tornado.web import HTTPError, RequestHandler, stream_request_body
 
-from server import access
+from server import access, hookimpl
 from server.config import Config
 from server.db import Database, DatabaseUnavailable
-from server.errors import ApiError, Unauthorized, error_body
-from server.plugins import call_hook
+from server.errors import ApiError, Forbidden, Unauthorized, error_body
+from server.plugins import await_me_maybe
 
 if TYPE_CHECKING:
     import pluggy
@@ -55,6 +55,11 @@ def hard_body_cap(limit: int) -> int:
     return max(16 * limit, 16 * 1024 * 1024)
 
 
+API_KEY_HEADER = "X-Api-Key"
+# What a read-only credential (an API key made with readOnly) may call.
+READ_METHODS = frozenset({"GET", "HEAD"})
+
+
 def bearer_token(header: str | None) -> str | None:
     if not header:
         return None
@@ -64,14 +69,41 @@ def bearer_token(header: str | None) -> str | None:
     return token.strip()
 
 
+def request_credential(headers: Mapping[str, str]) -> str | None:
+    """The credential a request carries: an ``X-Api-Key`` header, else an ``Authorization:
+    Bearer`` token (a JWT or an API key). Never taken from a REST URL, which logs and Referer
+    headers keep."""
+    return (headers.get(API_KEY_HEADER) or "").strip() or bearer_token(headers.get("Authorization"))
+
+
 async def authenticate(app: WamultiApp, token: str | None) -> dict[str, Any]:
-    """The user a token belongs to, asked of the plugins; Unauthorized when none vouches for it."""
+    """The user a credential belongs to, asked of the plugins in turn; Unauthorized when none vouches.
+
+    The first plugin that returns a user wins and the others are not asked. A plugin that refuses
+    (raises Unauthorized) does not stop the others, since the credential may be another plugin's
+    kind (a JWT plugin refuses an API key as malformed); when none vouches, the first refusal is
+    answered. Besides its columns, the user row may carry ``read_only`` (the credential may only
+    read) and ``credential_id`` (which credential, so that revoking it closes its sockets).
+    """
     if not token:
-        raise Unauthorized("Authentication required: send Authorization: Bearer <token>.")
-    for user in await call_hook(app.plugins, "authenticate", app=app, token=token):
+        raise Unauthorized(f"Authentication required: send Authorization: Bearer <token> or {API_KEY_HEADER}: <key>.")
+    refusal: Unauthorized | None = None
+    for impl in reversed(app.plugins.hook.authenticate.get_hookimpls()):  # pluggy's call order
+        arguments = {"app": app, "token": token}
+        try:
+            user = await await_me_maybe(impl.function(**{name: arguments[name] for name in impl.argnames}))
+        except Unauthorized as exc:
+            refusal = refusal or exc
+            continue
         if user is not None:
             return user
-    raise Unauthorized("The token is not valid.")
+    raise refusal or Unauthorized("The token is not valid.")
+
+
+def check_read_only(user: dict[str, Any], method: str) -> None:
+    """A read-only credential may call GET and HEAD only (403 otherwise)."""
+    if user.get("read_only") and method.upper() not in READ_METHODS:
+        raise Forbidden("This API key is read-only: it may only read (GET and HEAD).")
 
 
 def _body_unread(request: Any) -> bool:
@@ -191,9 +223,10 @@ class BaseHandler(ErrorContract, RequestHandler):
         if level is None:
             raise ApiError(405)
         if level in ("user", "admin"):
-            self.current_user = await authenticate(self.app, bearer_token(self.request.headers.get("Authorization")))
+            self.current_user = await authenticate(self.app, request_credential(self.request.headers))
             if level == "admin" and self.current_user["role"] != "admin":
                 raise ApiError(403, "Administrators only.")
+            check_read_only(self.current_user, self.request.method)
 
     def data_received(self, chunk: bytes) -> None:
         self._body_size += len(chunk)
@@ -215,7 +248,7 @@ class BaseHandler(ErrorContract, RequestHandler):
         origin = self.request.headers.get("Origin")
         if origin and origin in self.config.server.cors_origins:
             self.set_header("Access-Control-Allow-Methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS")
-            self.set_header("Access-Control-Allow-Headers", "Authorization, Content-Type, X-Request-Id")
+            self.set_header("Access-Control-Allow-Headers", f"Authorization, Content-Type, X-Request-Id, {API_KEY_HEADER}")
             self.set_header("Access-Control-Max-Age", "600")
         self.set_status(204)
         self.finish()
@@ -280,11 +313,72 @@ class NotFoundHandler(BaseHandler):
         raise ApiError(404, f"No route for {self.request.path}.")
 
 
+# -- the access log and request metrics ---------------------------------------------------
+UNMATCHED = "unmatched"  # the route of a path no route serves
+_ROUTES_KEY = "server.routes"  # in app.state; no plugin can be named with a dot
+_HTTP_METRICS_KEY = "server.http"
+_METHOD_LABELS = frozenset(m.upper() for m in access.HTTP_METHODS)
+
+
+def route_template(handler: RequestHandler) -> str:
+    """The route that served a request, as its OpenAPI path (``/api/products/{product_id}``),
+    or ``unmatched``: a label and a log field whose values are bounded by the routes, never by
+    what clients send."""
+    if isinstance(handler, NotFoundHandler):
+        return UNMATCHED
+    app = handler.settings.get("wamulti")
+    if app is None:
+        return UNMATCHED
+    table = app.state.get(_ROUTES_KEY)
+    if table is None or table[0] is not app.routes:
+        table = app.state[_ROUTES_KEY] = (app.routes, _templates_by_handler(app.routes))
+    candidates = table[1].get(type(handler), ())
+    if len(candidates) == 1:
+        return candidates[0][1]
+    for regex, template in candidates:  # one handler class behind several patterns
+        if regex.match(handler.request.path):
+            return template
+    return UNMATCHED
+
+
+def _templates_by_handler(routes: list[tuple[Any, ...]]) -> dict[type, list[tuple[re.Pattern[str], str]]]:
+    from server.openapi import path_template
+
+    table: dict[type, list[tuple[re.Pattern[str], str]]] = {}
+    for route in routes:
+        pattern, handler = route[0], route[1]
+        try:
+            template = path_template(pattern)[0]
+        except ValueError:
+            template = pattern
+        regex = re.compile(pattern if pattern.endswith("$") else pattern + "$")
+        table.setdefault(handler, []).append((regex, template))
+    return table
+
+
+def access_fields(handler: RequestHandler) -> dict[str, Any]:
+    """What an access line says, as fields (the JSON log writes each one)."""
+    request = handler.request
+    user = handler.current_user  # set by prepare() (None for public methods)
+    return {
+        "request_id": getattr(handler, "request_id", None),
+        "method": request.method,
+        "route": route_template(handler),
+        "status": handler.get_status(),
+        "duration_ms": round(1000.0 * request.request_time(), 1),
+        "user_id": int(user["id"]) if isinstance(user, dict) and "id" in user else None,
+    }
+
+
 def access_log(handler: RequestHandler) -> None:
-    """Tornado's log_function: the path without its query string, which may carry a token."""
+    """Tornado's log_function: the path without its query string, which may carry a token.
+
+    The line's fields ride along as the record's ``extra`` (the JSON format writes them); the
+    request metrics, when the metrics plugin asked for them, are observed here too."""
     status = handler.get_status()
     level = logging.INFO if status < 400 else logging.WARNING if status < 500 else logging.ERROR
     request = handler.request
+    fields = access_fields(handler)
     logging.getLogger("wamulti.access").log(
         level,
         "%d %s %s %.1fms [%s]",
@@ -292,5 +386,39 @@ def access_log(handler: RequestHandler) -> None:
         request.method,
         request.path,
         1000.0 * request.request_time(),
-        getattr(handler, "request_id", "-"),
+        fields["request_id"] or "-",
+        extra=fields,
     )
+    app = handler.settings.get("wamulti")
+    metrics: RequestMetrics | None = app.state.get(_HTTP_METRICS_KEY) if app is not None else None
+    if metrics is not None:
+        metrics.observe(fields["method"], fields["route"], status, request.request_time())
+
+
+class RequestMetrics:
+    """HTTP request count and duration by method and route template (never by a user or a raw
+    path, whose values clients choose)."""
+
+    def __init__(self, registry: Any) -> None:
+        from prometheus_client import Counter, Histogram
+
+        self.duration = Histogram(
+            "wamulti_http_request_duration_seconds", "Time to answer an HTTP request, by method and route.",
+            ["method", "route"], registry=registry,
+        )
+        self.requests = Counter(
+            "wamulti_http_requests", "HTTP requests answered, by method, route and status.",
+            ["method", "route", "status"], registry=registry,
+        )
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        method = method if method in _METHOD_LABELS else "other"
+        self.duration.labels(method, route).observe(seconds)
+        self.requests.labels(method, route, str(status)).inc()
+
+
+# -- hooks: the core registers this module as the plugin ``core.http`` --------------------
+
+@hookimpl
+def register_metrics(app: Any, registry: Any) -> None:
+    app.state[_HTTP_METRICS_KEY] = RequestMetrics(registry)

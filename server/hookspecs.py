@@ -102,3 +102,14 @@ def register_ws_commands(app: Any) -> Any:
 @hookspec
 def ws_hello(app: Any, user: dict, target_user_id: int) -> Any:
     """Return a dict merged into the ``hello`` frame a socket receives when it connects."""
+
+
+@hookspec
+def register_metrics(app: Any, registry: Any) -> Any:
+    """Register this plugin's Prometheus metrics on ``registry``, the app's own
+    ``prometheus_client.CollectorRegistry`` (never the process-wide default one).
+
+    Called once by the metrics plugin when ``metrics.enabled`` is true, after every other
+    plugin's ``startup``. Prefer a collector that reads figures when Prometheus scrapes; never
+    put a user id, username or phone number in a label.
+    """

@@ -17,6 +17,7 @@ ENTRY_POINT_GROUP = "wamulti"
 
 # Parts of the core that plug in through the same hooks; always registered.
 CORE_PLUGINS: dict[str, str] = {
+    "core.http": "server.handlers",  # its request metrics (register_metrics)
     "core.websocket": "server.ws",
 }
 
@@ -28,6 +29,8 @@ BUILTINS: dict[str, str] = {
     "admin": "plugins.admin",
     "whatsapp": "plugins.whatsapp",
     "webui": "plugins.webui",
+    "apikeys": "plugins.apikeys",
+    "metrics": "plugins.metrics",
 }
 
 

@@ -3,7 +3,9 @@
 A socket authenticates before the upgrade, subscribes to its user's channel on the
 event bus, and sends what arrives through a bounded queue: a consumer that cannot
 keep up is closed with 1013 rather than allowed to grow memory. Commands sent by the
-client are dispatched to the handlers plugins register with ``register_ws_commands``.
+client are dispatched to the handlers plugins register with ``register_ws_commands``; a
+socket opened with a read-only credential (an API key made with ``readOnly``) may only send
+the commands marked :func:`read_command`.
 """
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import contextlib
 import json
 import logging
 import time
-from typing import TYPE_CHECKING, Any, Awaitable, Callable
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, TypeVar
 from urllib.parse import urlsplit
 
 from marshmallow import Schema, ValidationError, fields
@@ -21,7 +23,7 @@ from tornado.websocket import WebSocketClosedError, WebSocketHandler
 from server import access, hookimpl, openapi
 from server.errors import ApiError, error_body
 from server.events import encode, event, user_channel
-from server.handlers import ErrorContract, authenticate, bearer_token, has_lone_surrogate
+from server.handlers import ErrorContract, authenticate, has_lone_surrogate, request_credential
 from server.plugins import call_hook
 from server.timeutil import iso
 from server.users import REVOCATIONS, get_user, public_user
@@ -32,14 +34,36 @@ if TYPE_CHECKING:
 log = logging.getLogger("wamulti.ws")
 
 CommandHandler = Callable[["UserSocket", dict[str, Any]], Awaitable[Any]]
+C = TypeVar("C", bound=Callable[..., Any])
 
 CLOSE_UNAUTHORIZED = 4401
 CLOSE_TOO_SLOW = 1013
 
+READ_ATTRIBUTE = "__wamulti_ws_read__"
+
+
+def read_command(fn: C) -> C:
+    """Mark a websocket command that only reads: a socket opened with a read-only credential may
+    send it. Every other command answers such a socket 403."""
+    setattr(fn, READ_ATTRIBUTE, True)
+    return fn
+
+
+def is_read_command(fn: Any) -> bool:
+    return getattr(fn, READ_ATTRIBUTE, False) is True
+
 
 class WsQuerySchema(Schema):
     token = fields.String(metadata={"description": "The JWT, for clients that cannot send headers."})
+    api_key = fields.String(metadata={"description": "An API key, for clients that cannot send headers."})
     userId = fields.Integer(metadata={"description": "Admins: the user whose channel to watch."})
+
+
+async def revoke_credential(app: Any, credential_id: str) -> None:
+    """Tell every server process that a credential (an API key, named by the ``credential_id``
+    its ``authenticate`` put on the user row) was revoked: the sockets opened with it close now
+    (4401), not at the next re-authentication."""
+    await app.events.publish(REVOCATIONS, event("credential.revoked", {"credentialId": credential_id}))
 
 
 class SocketHub:
@@ -48,6 +72,7 @@ class SocketHub:
     def __init__(self) -> None:
         self.sockets: set[UserSocket] = set()
         self.commands: dict[str, CommandHandler] = {"ping": _ping}
+        self.slow_closed = 0  # sockets closed with 1013 since start (a metric)
 
     @property
     def connections(self) -> int:
@@ -59,9 +84,14 @@ class SocketHub:
 
     def on_revocation(self, text: str) -> None:
         """A user's older tokens were revoked, or the user was deleted (``users.publish_revocation``),
-        in this process or another: close their sockets now (4401), not at the next re-check."""
+        or one credential was (:func:`revoke_credential`), in this process or another: close the
+        sockets concerned now (4401), not at the next re-check."""
         try:
-            data = json.loads(text)["data"]
+            frame = json.loads(text)
+            data = frame["data"]
+            if frame.get("type") == "credential.revoked":
+                self._close_credential(str(data["credentialId"]))
+                return
             user_id = int(data["userId"])
         except (ValueError, KeyError, TypeError):
             log.warning("ignoring an unreadable revocation event")
@@ -73,7 +103,13 @@ class SocketHub:
             elif socket.user["id"] == user_id and int(socket.user["token_version"]) < int(data["tokenVersion"]):
                 socket.shut(CLOSE_UNAUTHORIZED, "token revoked")
 
+    def _close_credential(self, credential_id: str) -> None:
+        for socket in list(self.sockets):
+            if socket.user.get("credential_id") == credential_id:
+                socket.shut(CLOSE_UNAUTHORIZED, "credential revoked")
 
+
+@read_command
 async def _ping(socket: UserSocket, data: dict[str, Any]) -> dict[str, Any]:
     return {"pong": True, "time": iso(time.time())}
 
@@ -106,13 +142,19 @@ class UserSocket(ErrorContract, WebSocketHandler):
     def check_origin(self, origin: str) -> bool:
         return True  # prepare() refused every origin origin_allowed() does not allow
 
-    def _token(self) -> str | None:
-        return self.get_query_argument("token", None) or bearer_token(self.request.headers.get("Authorization"))
+    def _credential(self) -> str | None:
+        """``?token=`` or ``?api_key=`` (browsers cannot set a socket's headers), else the headers
+        a REST call sends (``X-Api-Key``, ``Authorization: Bearer``)."""
+        return (
+            self.get_query_argument("token", None)
+            or self.get_query_argument("api_key", None)
+            or request_credential(self.request.headers)
+        )
 
     async def prepare(self) -> None:
         if not self.origin_allowed():
             raise ApiError(403, "This origin may not open the websocket; list it in server.cors_origins.")
-        self.user = await authenticate(self.app, self._token())
+        self.user = self.current_user = await authenticate(self.app, self._credential())
         self.target_user_id = int(self.user["id"])
         cap = self.app.config.websocket.max_per_user
         if self.hub.count_of(self.target_user_id) >= cap:
@@ -138,12 +180,14 @@ class UserSocket(ErrorContract, WebSocketHandler):
     @openapi.doc(
         summary="The user's live channel (websocket)",
         description=(
-            "Upgrade to a websocket. Authenticate with `?token=<JWT>` (browsers) or the Authorization "
-            "header. Frames are JSON `{type, data}`: the server sends `hello`, `session.status`, "
-            "`session.qr`, `message`, `message.ack`, `chat`, `chats.synced`, `reply` and `pong`; the client "
-            "sends `message.send`, `chats.list`, `messages.list` and `ping`, each with an optional `ref` "
-            "echoed in the `reply`. An admin may add `?userId=N` to watch another user's channel. "
-            "Close codes: 4401 token revoked or user deleted, 1013 the client reads too slowly."
+            "Upgrade to a websocket. Authenticate with `?token=<JWT>` or `?api_key=<key>` (browsers), or "
+            "the headers of a REST call (`Authorization: Bearer`, `X-Api-Key`). Frames are JSON `{type, data}`: "
+            "the server sends `hello`, `session.status`, `session.qr`, `message`, `message.ack`, `chat`, "
+            "`chats.synced`, `reply` and `pong`; the client sends `message.send`, `chats.list`, `messages.list` "
+            "and `ping`, each with an optional `ref` echoed in the `reply`; a socket opened with a read-only "
+            "API key may send only the commands that read (`ping`, `chats.list`, `messages.list`: any other "
+            "is answered 403). An admin may add `?userId=N` to watch another user's channel. "
+            "Close codes: 4401 token or API key revoked or user deleted, 1013 the client reads too slowly."
         ),
         query=WsQuerySchema,
         responses={101: "Switching to the websocket protocol."},
@@ -176,6 +220,7 @@ class UserSocket(ErrorContract, WebSocketHandler):
             self._queue.put_nowait(text)
         except asyncio.QueueFull:
             log.warning("closing a slow websocket of user %s (queue full)", self.target_user_id)
+            self.hub.slow_closed += 1
             self.shut(CLOSE_TOO_SLOW, "too slow: events are not being read")
 
     def send_frame(self, type_: str, data: Any) -> None:
@@ -194,11 +239,11 @@ class UserSocket(ErrorContract, WebSocketHandler):
 
     async def _reauth_loop(self, interval: float) -> None:
         """A revoked token or a deleted user closes the socket within ``interval`` seconds."""
-        token = self._token()
+        credential = self._credential()
         while True:
             await asyncio.sleep(interval)
             try:
-                user = await authenticate(self.app, token)
+                user = await authenticate(self.app, credential)
                 target_exists = user["id"] == self.target_user_id or await get_user(self.app.db, self.target_user_id)
             except ApiError:
                 user, target_exists = None, False
@@ -208,7 +253,7 @@ class UserSocket(ErrorContract, WebSocketHandler):
             if user is None or not target_exists or (user["id"] != self.target_user_id and user["role"] != "admin"):
                 self.shut(CLOSE_UNAUTHORIZED, "token revoked or user deleted")
                 return
-            self.user = user
+            self.user = self.current_user = user
 
     def on_message(self, message: str | bytes) -> None:
         asyncio.create_task(self._dispatch(message))
@@ -233,6 +278,9 @@ class UserSocket(ErrorContract, WebSocketHandler):
             if handler is None:
                 known = ", ".join(sorted(self.hub.commands))
                 raise ApiError(400, f"Unknown command type; use one of: {known}.")
+            if self.user.get("read_only") and not is_read_command(handler):
+                raise ApiError(403, f"This socket was opened with a read-only API key: it may not send {kind}, "
+                                    "only commands that read.")
             data = frame.get("data") or {}
             if not isinstance(data, dict):
                 raise ApiError(422, "data must be an object.", fields={"data": ["Not an object."]})
@@ -299,3 +347,25 @@ def shutdown(app: Any) -> None:
 def admin_stats(app: Any) -> dict[str, Any]:
     hub: SocketHub | None = app.state.get("websocket")
     return {"websocket": {"connections": hub.connections if hub else 0}}
+
+
+class _SocketCollector:
+    """The hub's figures, read when Prometheus scrapes."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    def collect(self) -> Any:
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+        hub: SocketHub | None = self.app.state.get("websocket")
+        yield GaugeMetricFamily("wamulti_websocket_connections", "Open websockets of this process.",
+                                value=hub.connections if hub else 0)
+        yield CounterMetricFamily("wamulti_websocket_slow_clients_closed",
+                                  "Websockets closed with 1013 because the client read too slowly.",
+                                  value=hub.slow_closed if hub else 0)
+
+
+@hookimpl
+def register_metrics(app: Any, registry: Any) -> None:
+    registry.register(_SocketCollector(app))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Callable
 
 import aiomysql
 import pymysql
@@ -47,9 +47,12 @@ class _Conn(Queries):
 
     dialect = "mysql"
 
-    def __init__(self, conn: aiomysql.Connection, timeout: float | None = None) -> None:
+    def __init__(
+        self, conn: aiomysql.Connection, timeout: float | None = None, on_timeout: Callable[[], None] | None = None
+    ) -> None:
         self._conn = conn
         self._timeout = timeout
+        self._on_timeout = on_timeout
 
     async def _bounded(self, work: Any) -> Any:
         if self._timeout is None:
@@ -58,6 +61,8 @@ class _Conn(Queries):
             return await asyncio.wait_for(work, self._timeout)
         except asyncio.TimeoutError:
             self._conn.close()
+            if self._on_timeout is not None:
+                self._on_timeout()
             raise DatabaseUnavailable(f"the database did not answer within {self._timeout:g}s") from None
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
@@ -90,6 +95,12 @@ class MySQLDatabase(Database):
         self._query_timeout = query_timeout
         self._migrating = False  # migrations (long DDL) run without the statement timeout
         self._pool: aiomysql.Pool | None = None
+        # Statements, and waits for a pooled connection, that ran out of query_timeout since
+        # start: read by the metrics plugin (wamulti_db_query_timeouts).
+        self.query_timeouts = 0
+
+    def _count_timeout(self) -> None:
+        self.query_timeouts += 1
 
     @property
     def _timeout(self) -> float | None:
@@ -141,6 +152,7 @@ class MySQLDatabase(Database):
             timeout = self._timeout
             conn = await (asyncio.wait_for(acquire(), timeout) if timeout is not None else acquire())
         except asyncio.TimeoutError:
+            self._count_timeout()
             raise DatabaseUnavailable(f"no database connection within {timeout:g}s") from None
         except Exception as exc:  # noqa: BLE001
             raise _translate(exc) from exc
@@ -159,7 +171,7 @@ class MySQLDatabase(Database):
     async def fetch_all(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
         async def attempt() -> list[dict[str, Any]]:
             async with self._acquire() as conn:
-                return await _Conn(conn, self._timeout).fetch_all(sql, params)
+                return await _Conn(conn, self._timeout, self._count_timeout).fetch_all(sql, params)
 
         return await retry_deadlocks(attempt)
 
@@ -167,7 +179,7 @@ class MySQLDatabase(Database):
         # A single autocommitted statement that lost a deadlock changed nothing: run it again.
         async def attempt() -> Result:
             async with self._acquire() as conn:
-                return await _Conn(conn, self._timeout).execute(sql, params)
+                return await _Conn(conn, self._timeout, self._count_timeout).execute(sql, params)
 
         return await retry_deadlocks(attempt)
 
@@ -176,7 +188,7 @@ class MySQLDatabase(Database):
         async with self._acquire() as conn:
             await conn.begin()
             try:
-                yield _Conn(conn, self._timeout)
+                yield _Conn(conn, self._timeout, self._count_timeout)
             except BaseException:
                 with contextlib.suppress(Exception):
                     await conn.rollback()
