@@ -8,12 +8,9 @@ from server.app import migration_sources
 from server.db.migrations import migrate, split_statements, sql_folder
 from server.plugins import BUILTINS, make_plugin_manager
 from server.timeutil import now_db
+from tests.support.server import BUILTIN_MIGRATIONS
 
 TABLES = {"users", "products", "articles", "chats", "messages", "wa_sessions", "schema_migrations"}
-BUILTIN_MIGRATIONS = [
-    "core/0001_initial.sql", "core/0002_canonical_usernames.sql", "catalog/0001_products.sql",
-    "articles/0001_articles.sql", "whatsapp/0001_sessions_chats_messages.sql", "whatsapp/0002_rich_messages.sql",
-]
 
 
 def every_owner(dialect: str) -> list:

@@ -27,6 +27,8 @@ PLUGIN_PATHS = {
 DECLARED_MODULES = {
     "server.health", "server.openapi", "plugins.auth.handlers", "plugins.catalog.handlers",
     "plugins.articles.handlers", "plugins.admin.handlers", "plugins.whatsapp.handlers", "server.ws",
+    "plugins.whatsapp.message_handlers", "plugins.whatsapp.media.handlers", "plugins.apikeys.handlers",
+    "plugins.metrics.handlers",
 }
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.server import ROOT, TEST_PASSWORD
+from tests.support.server import BUILTIN_MIGRATIONS, ROOT, TEST_PASSWORD
 
 pytestmark = pytest.mark.slow
 
@@ -56,8 +56,7 @@ def test_an_installed_wheel_migrates_and_serves_from_an_empty_folder(installed, 
     config.write_text(config.read_text().replace("bcrypt_rounds: 12", "bcrypt_rounds: 4"))
     migrated = run(wamulti, "migrate", cwd=tmp_path)
     applied = re.findall(r"applying migration (\S+)", migrated.stderr)
-    assert applied == ["core/0001_initial.sql", "core/0002_canonical_usernames.sql", "catalog/0001_products.sql",
-                       "articles/0001_articles.sql", "whatsapp/0001_sessions_chats_messages.sql", "whatsapp/0002_rich_messages.sql"]
+    assert applied == BUILTIN_MIGRATIONS
     log = tmp_path / "server.log"
     with open(log, "wb") as out:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("WAMULTI_", "PYTHONPATH"))}

@@ -12,7 +12,12 @@ Callers:
 - ``same``: an ordinary user, the path naming them (only for routes that name a user);
 - ``other``: an ordinary user, the path naming someone else (only for routes that name a user);
 - ``admin``: an administrator, the path naming the same user as for ``same``;
-- ``admin_missing``: an administrator, the path naming a user that does not exist.
+- ``admin_missing``: an administrator, the path naming a user that does not exist;
+- ``key``: a full API key of the user a route's ``same`` stands for (``user`` where the path names
+  nobody), sent as ``X-Api-Key``: answered as that user's JWT;
+- ``read_only_key``: a read-only key of the same user: answered as the JWT for GET and HEAD, 403
+  for any other method that is not public;
+- ``admin_key``, ``admin_read_only_key``: the same two kinds of key of the administrator.
 
 WhatsApp sessions run with ``whatsapp.chromium`` set to ``/bin/false``: a start is accepted (202)
 and the session fails at once, so no browser is launched.
@@ -35,9 +40,14 @@ from tests.support.server import TEST_PASSWORD, bearer
 from tests.support.ws import Client, connect
 
 MISSING_USER = 10**9
-TABLES = ("users", "products", "articles", "wa_sessions", "chats", "messages")
-PUBLIC = {"anonymous": 200, "user": 200, "admin": 200}
+TABLES = ("users", "products", "articles", "wa_sessions", "chats", "messages", "message_reactions", "wa_media", "api_keys")
+# A key's last use is written when it authenticates, refused or not: not a change a refusal made.
+SNAPSHOT_COLUMNS = {"api_keys": "id, user_id, name, public_id, secret_hash, read_only, expires_at"}
+KEY_CALLERS = {"key", "read_only_key", "admin_key", "admin_read_only_key"}
+PUBLIC = {"anonymous": 200, "user": 200, "admin": 200} | dict.fromkeys(KEY_CALLERS, 200)
 SESSION = {"chromium": "/bin/false", "max_restarts": 0, "restore_on_boot": False}
+# /metrics on, for callers on this machine (no token): public, like the other operations routes.
+SERVER = {"whatsapp": SESSION, "metrics": {"enabled": True}, "apikeys": {"max_per_user": 1000}}
 
 # What only Alice may see: an answer to anyone else must not contain it.
 SECRET_CHAT = "79990000001@c.us"
@@ -59,7 +69,7 @@ class Row:
     path: str
     expect: dict[str, int]
     body: Any = None
-    fresh_subject: bool = False
+    fresh_subject: bool = False  # also a fresh key of Bob's for ``{apikey}``
     settle: bool = False  # the call starts or stops a session: wait until its events are stored
 
     @property
@@ -67,16 +77,21 @@ class Row:
         return "{subject}" in self.path
 
 
-def owner_or_admin(ok: int) -> dict[str, int]:
-    return {"anonymous": 401, "user": 403, "same": ok, "other": 403, "admin": ok, "admin_missing": 404}
+def owner_or_admin(ok: int, *, writes: bool = False) -> dict[str, int]:
+    read_only = 403 if writes else ok
+    return {"anonymous": 401, "user": 403, "same": ok, "other": 403, "admin": ok, "admin_missing": 404,
+            "key": ok, "read_only_key": read_only, "admin_key": ok, "admin_read_only_key": read_only}
 
 
-def admin_only(ok: int) -> dict[str, int]:
-    return {"anonymous": 401, "user": 403, "admin": ok}
+def admin_only(ok: int, *, writes: bool = False) -> dict[str, int]:
+    return {"anonymous": 401, "user": 403, "admin": ok,
+            "key": 403, "read_only_key": 403, "admin_key": ok, "admin_read_only_key": 403 if writes else ok}
 
 
-def signed_in(ok: int) -> dict[str, int]:
-    return {"anonymous": 401, "user": ok, "admin": ok}
+def signed_in(ok: int, *, writes: bool = False) -> dict[str, int]:
+    read_only = 403 if writes else ok
+    return {"anonymous": 401, "user": ok, "admin": ok,
+            "key": ok, "read_only_key": read_only, "admin_key": ok, "admin_read_only_key": read_only}
 
 
 def _register_body() -> dict[str, str]:
@@ -85,7 +100,10 @@ def _register_body() -> dict[str, str]:
 
 PRODUCT_ID = r"/api/products/(?P<product_id>[0-9]+)"
 ARTICLE_ID = r"/api/articles/(?P<article_id>[0-9]+)"
+KEY_ID = r"/api/keys/(?P<key_id>[0-9]+)"
 WA = r"/api/whatsapp/{}/(?P<user_id>[0-9]+)"
+MSG = r"/api/whatsapp/messages/(?P<user_id>[0-9]+)/(?P<message_id>[^/]{1,256})"
+MESSAGE_ID = "false_79990000001@c.us_SECRET"  # the seeded message (seed_chat)
 
 # (METHOD, Tornado pattern as registered) -> Row
 TABLE: dict[tuple[str, str], Row] = {
@@ -96,49 +114,79 @@ TABLE: dict[tuple[str, str], Row] = {
     ("GET", r"/api/docs"): Row("/api/docs", PUBLIC),
     ("GET", r"/api/docs/(?P<asset>[A-Za-z0-9_.-]+)"): Row("/api/docs/swagger-ui.css", PUBLIC),
     ("GET", r"/ws"): Row("/ws?userId={subject}", owner_or_admin(101)),
+    ("GET", r"/metrics"): Row("/metrics", PUBLIC),
     # auth
-    ("POST", r"/api/auth/register"): Row("/api/auth/register", {"anonymous": 201, "user": 201, "admin": 201}, body=_register_body),
+    ("POST", r"/api/auth/register"): Row(
+        "/api/auth/register", {"anonymous": 201, "user": 201, "admin": 201} | dict.fromkeys(KEY_CALLERS, 201),
+        body=_register_body,
+    ),
     ("POST", r"/api/auth/login"): Row(
         "/api/auth/login", PUBLIC, body={"username": "bob", "password": TEST_PASSWORD}
     ),
     ("GET", r"/api/user/profile"): Row("/api/user/profile", signed_in(200)),
-    ("PUT", r"/api/user/profile"): Row("/api/user/profile", signed_in(200), body={"fullName": "Changed"}),
+    ("PUT", r"/api/user/profile"): Row("/api/user/profile", signed_in(200, writes=True), body={"fullName": "Changed"}),
+    # apikeys: a key named in the path is a fresh one of Bob's
+    ("GET", r"/api/keys"): Row("/api/keys", signed_in(200)),
+    ("POST", r"/api/keys"): Row("/api/keys", signed_in(201, writes=True), body={"name": "Matrix"}),
+    ("GET", KEY_ID): Row("/api/keys/{apikey}", signed_in(200)),
+    ("PATCH", KEY_ID): Row("/api/keys/{apikey}", signed_in(200, writes=True), body={"name": "Renamed"}),
+    ("DELETE", KEY_ID): Row("/api/keys/{apikey}", signed_in(204, writes=True)),
     # catalog
     ("GET", r"/api/products"): Row("/api/products", PUBLIC),
-    ("POST", r"/api/products"): Row("/api/products", admin_only(201), body={"name": "Mug", "price": "1.50"}),
+    ("POST", r"/api/products"): Row("/api/products", admin_only(201, writes=True), body={"name": "Mug", "price": "1.50"}),
     ("GET", PRODUCT_ID): Row("/api/products/{product}", PUBLIC),
-    ("PUT", PRODUCT_ID): Row("/api/products/{product}", admin_only(200), body={"price": "0.01"}),
-    ("DELETE", PRODUCT_ID): Row("/api/products/{product}", admin_only(204)),
+    ("PUT", PRODUCT_ID): Row("/api/products/{product}", admin_only(200, writes=True), body={"price": "0.01"}),
+    ("DELETE", PRODUCT_ID): Row("/api/products/{product}", admin_only(204, writes=True)),
     # articles
     ("GET", r"/api/articles"): Row("/api/articles", PUBLIC),
-    ("POST", r"/api/articles"): Row("/api/articles", admin_only(201), body={"title": "News"}),
+    ("POST", r"/api/articles"): Row("/api/articles", admin_only(201, writes=True), body={"title": "News"}),
     ("GET", ARTICLE_ID): Row("/api/articles/{article}", PUBLIC),
-    ("PUT", ARTICLE_ID): Row("/api/articles/{article}", admin_only(200), body={"title": "Changed"}),
-    ("DELETE", ARTICLE_ID): Row("/api/articles/{article}", admin_only(204)),
+    ("PUT", ARTICLE_ID): Row("/api/articles/{article}", admin_only(200, writes=True), body={"title": "Changed"}),
+    ("DELETE", ARTICLE_ID): Row("/api/articles/{article}", admin_only(204, writes=True)),
     # admin
     ("GET", r"/api/admin/users"): Row("/api/admin/users", admin_only(200)),
     ("DELETE", r"/api/admin/users/(?P<user_id>[0-9]+)"): Row(
-        "/api/admin/users/{subject}", owner_or_admin(204) | {"same": 403}, fresh_subject=True
+        "/api/admin/users/{subject}", owner_or_admin(204, writes=True) | {"same": 403, "key": 403}, fresh_subject=True
     ),
     ("PUT", r"/api/admin/users/(?P<user_id>[0-9]+)/role"): Row(
-        "/api/admin/users/{subject}/role", owner_or_admin(200) | {"same": 403}, body={"role": "admin"}, fresh_subject=True
+        "/api/admin/users/{subject}/role", owner_or_admin(200, writes=True) | {"same": 403, "key": 403},
+        body={"role": "admin"}, fresh_subject=True,
     ),
     ("GET", r"/api/admin/stats"): Row("/api/admin/stats", admin_only(200)),
     ("GET", r"/api/admin/whatsapp-sessions"): Row("/api/admin/whatsapp-sessions", admin_only(200)),
     # whatsapp: the caller's own session, or any session for an admin
-    ("POST", WA.format("start")): Row("/api/whatsapp/start/{subject}", owner_or_admin(202), settle=True),
+    ("POST", WA.format("start")): Row("/api/whatsapp/start/{subject}", owner_or_admin(202, writes=True), settle=True),
     ("GET", WA.format("status")): Row("/api/whatsapp/status/{subject}", owner_or_admin(200)),
     ("GET", WA.format("qr")): Row("/api/whatsapp/qr/{subject}", owner_or_admin(409)),  # no QR is showing
     ("POST", WA.format("send")): Row(
-        "/api/whatsapp/send/{subject}", owner_or_admin(409), body={"to": "+7 999 000 00 02", "message": "hi"}
+        "/api/whatsapp/send/{subject}", owner_or_admin(409, writes=True), body={"to": "+7 999 000 00 02", "message": "hi"}
     ),  # not connected
     ("GET", WA.format("chats")): Row("/api/whatsapp/chats/{subject}", owner_or_admin(200)),
     ("GET", r"/api/whatsapp/chats/(?P<user_id>[0-9]+)/(?P<chat_id>[^/]+)/messages"): Row(
         "/api/whatsapp/chats/{subject}/{chat}/messages", owner_or_admin(200)
     ),
-    ("POST", WA.format("disconnect")): Row("/api/whatsapp/disconnect/{subject}", owner_or_admin(200), settle=True),
-    ("POST", WA.format("restart")): Row("/api/whatsapp/restart/{subject}", owner_or_admin(202), settle=True),
-    ("POST", WA.format("clear-session")): Row("/api/whatsapp/clear-session/{subject}", owner_or_admin(200), settle=True),
+    ("POST", WA.format("disconnect")): Row("/api/whatsapp/disconnect/{subject}", owner_or_admin(200, writes=True), settle=True),
+    ("POST", WA.format("restart")): Row("/api/whatsapp/restart/{subject}", owner_or_admin(202, writes=True), settle=True),
+    # one message of the session (the seeded one), and what can be done with it
+    ("GET", MSG): Row("/api/whatsapp/messages/{subject}/" + MESSAGE_ID, owner_or_admin(200)),
+    ("PUT", MSG): Row("/api/whatsapp/messages/{subject}/" + MESSAGE_ID, owner_or_admin(409, writes=True),
+                      body={"message": "changed"}),  # not connected
+    ("DELETE", MSG): Row("/api/whatsapp/messages/{subject}/" + MESSAGE_ID, owner_or_admin(409, writes=True)),
+    ("POST", MSG + "/react"): Row("/api/whatsapp/messages/{subject}/" + MESSAGE_ID + "/react",
+                                  owner_or_admin(409, writes=True), body={"emoji": "👍"}),
+    ("POST", r"/api/whatsapp/chats/(?P<user_id>[0-9]+)/(?P<chat_id>[^/]+)/read"): Row(
+        "/api/whatsapp/chats/{subject}/{chat}/read", owner_or_admin(409, writes=True)),
+    # media: a URL upload is refused before any connection (a private address)
+    ("POST", WA.format("media")): Row("/api/whatsapp/media/{subject}", owner_or_admin(422, writes=True),
+                                      body={"url": "https://10.0.0.1/x.png"}),
+    ("GET", r"/api/whatsapp/media/(?P<user_id>[0-9]+)/(?P<media_id>[A-Za-z0-9_-]{16,64})"):
+        Row("/api/whatsapp/media/{subject}/" + "M" * 32, owner_or_admin(404)),
+    ("DELETE", r"/api/whatsapp/media/(?P<user_id>[0-9]+)/(?P<media_id>[A-Za-z0-9_-]{16,64})"):
+        Row("/api/whatsapp/media/{subject}/" + "M" * 32, owner_or_admin(404, writes=True)),
+    ("GET", MSG + "/media"): Row("/api/whatsapp/messages/{subject}/" + MESSAGE_ID + "/media", owner_or_admin(404)),  # text
+    ("POST", WA.format("clear-session")): Row(
+        "/api/whatsapp/clear-session/{subject}", owner_or_admin(200, writes=True), settle=True
+    ),
     # webui
     ("GET", r"/"): Row("/", PUBLIC),
     ("GET", r"/static/webui/(?P<path>[A-Za-z0-9_./-]+)"): Row("/static/webui/api.js", PUBLIC),
@@ -146,17 +194,31 @@ TABLE: dict[tuple[str, str], Row] = {
 }
 
 # Websocket commands, sent on a socket that is open: ``same`` is Alice on her own channel,
-# ``admin`` an administrator watching Alice's channel, ``user`` Bob on his own channel.
+# ``admin`` an administrator watching Alice's channel, ``user`` Bob on his own channel, ``key`` and
+# ``read_only_key`` Alice on her own channel with her two kinds of API key.
 # (Sockets of anonymous callers and of users watching someone else never open: the /ws row.)
-# The value: None for an ok reply, else the status of the error reply.
+# The value: None for an ok reply, else the status of the error reply. A read-only key may send
+# only the commands that read (``server.ws.read_command``).
+def reads() -> dict[str, int | None]:
+    return {"same": None, "admin": None, "user": None, "key": None, "read_only_key": None}
+
+
+def writes(status: int) -> dict[str, int | None]:
+    return {"same": status, "admin": status, "user": status, "key": status, "read_only_key": 403}
+
+
 COMMANDS: dict[str, tuple[dict[str, Any], dict[str, int | None]]] = {
-    "ping": ({}, {"same": None, "admin": None, "user": None}),
-    "chats.list": ({}, {"same": None, "admin": None, "user": None}),
-    "messages.list": ({"chatId": SECRET_CHAT}, {"same": None, "admin": None, "user": None}),
-    "message.send": ({"to": "+7 999 000 00 02", "message": "hi"}, {"same": 409, "admin": 409, "user": 409}),
+    "ping": ({}, reads()),
+    "chats.list": ({}, reads()),
+    "messages.list": ({"chatId": SECRET_CHAT}, reads()),
+    "message.send": ({"to": "+7 999 000 00 02", "message": "hi"}, writes(409)),  # not connected
+    "message.react": ({"id": MESSAGE_ID, "emoji": "👍"}, writes(409)),
+    "message.edit": ({"id": MESSAGE_ID, "message": "changed"}, writes(409)),
+    "message.delete": ({"id": MESSAGE_ID}, writes(409)),
+    "chat.read": ({"chatId": SECRET_CHAT}, writes(409)),
 }
-CALLERS_NAMING_A_USER = {"anonymous", "user", "same", "other", "admin", "admin_missing"}
-CALLERS = {"anonymous", "user", "admin"}
+CALLERS_NAMING_A_USER = {"anonymous", "user", "same", "other", "admin", "admin_missing"} | KEY_CALLERS
+CALLERS = {"anonymous", "user", "admin"} | KEY_CALLERS
 
 
 def served(app: Any) -> set[tuple[str, str]]:
@@ -180,10 +242,14 @@ class World:
     server: Any
     tokens: dict[str, str] = field(default_factory=dict)
     users: dict[str, dict] = field(default_factory=dict)
+    keys: dict[str, str] = field(default_factory=dict)  # "<person>" and "<person>_read_only" -> API key
 
     async def snapshot(self) -> dict[str, list]:
         db = self.server.app.db
-        return {table: await db.fetch_all(f"SELECT * FROM {table} ORDER BY 1, 2") for table in TABLES}
+        return {
+            table: await db.fetch_all(f"SELECT {SNAPSHOT_COLUMNS.get(table, '*')} FROM {table} ORDER BY 1, 2")
+            for table in TABLES
+        }
 
     async def settle(self) -> None:
         """Wait until session events stop changing rows (a start that fails at once stores FAILED)."""
@@ -207,12 +273,20 @@ class World:
         assert response.status_code == 201, response.text
         return response.json()["id"]
 
+    async def fresh_key(self, token: str, **body: Any) -> dict[str, Any]:
+        response = await self.server.client.post("/api/keys", headers=bearer(token), json={"name": "Fresh", **body})
+        assert response.status_code == 201, response.text
+        return response.json()
+
 
 async def make_world(server: Any) -> World:
     world = World(server)
     world.tokens["admin"], world.users["admin"] = await server.admin()
     world.tokens["alice"], world.users["alice"] = await server.register("alice", email=SECRET_EMAIL)
     world.tokens["bob"], world.users["bob"] = await server.register("bob")
+    for person in ("admin", "alice", "bob"):
+        world.keys[person] = (await world.fresh_key(world.tokens[person]))["key"]
+        world.keys[f"{person}_read_only"] = (await world.fresh_key(world.tokens[person], readOnly=True))["key"]
     await seed_chat(server, world.users["alice"]["id"])
     return world
 
@@ -229,6 +303,30 @@ async def seed_chat(server: Any, user_id: int) -> None:
     await store.touch_chat_for_message(server.app.db, user_id, msg)
 
 
+def acts_as(caller: str, row: Row) -> str:
+    """Whose JWT a caller's answer must equal: ``alice``/``victim`` (the subject), ``bob``, ``admin``."""
+    if caller in ("same", "key", "read_only_key"):
+        return "subject" if row.names_user else "bob"
+    return {"anonymous": "anonymous", "user": "bob", "other": "bob", "admin_missing": "admin_missing"}.get(caller, "admin")
+
+
+async def credential_headers(world: World, caller: str, subject: dict | None) -> dict[str, str]:
+    """How a caller proves who it is: a JWT as a bearer token, an API key as X-Api-Key."""
+    if caller == "anonymous":
+        return {}
+    if caller in ("same", "key", "read_only_key") and subject is not None:
+        if caller == "same":
+            return bearer(subject["token"])
+        if subject["id"] == world.users["alice"]["id"]:
+            return {"X-Api-Key": world.keys["alice_read_only" if caller == "read_only_key" else "alice"]}
+        made = await world.fresh_key(subject["token"], readOnly=caller == "read_only_key")  # a fresh victim's
+        return {"X-Api-Key": made["key"]}
+    if caller in KEY_CALLERS:
+        person = "admin" if caller.startswith("admin") else "bob"
+        return {"X-Api-Key": world.keys[f"{person}_read_only" if caller.endswith("read_only_key") else person]}
+    return bearer(world.tokens["admin" if caller.startswith("admin") else "bob"])
+
+
 async def request_for(world: World, row: Row, caller: str) -> tuple[str, dict[str, str], Any, dict | None]:
     """(path, headers, body, subject) of one caller's request."""
     subject = None
@@ -238,23 +336,18 @@ async def request_for(world: World, row: Row, caller: str) -> tuple[str, dict[st
         else:
             token, subject = world.tokens["alice"], world.users["alice"]
         subject = {**subject, "token": token}
-    as_token = {
-        "anonymous": None,
-        "user": world.tokens["bob"],
-        "same": subject["token"] if subject else None,
-        "other": world.tokens["bob"],
-        "admin": world.tokens["admin"],
-        "admin_missing": world.tokens["admin"],
-    }[caller]
+    headers = await credential_headers(world, caller, subject)
     subject_id = MISSING_USER if caller in ("user", "admin_missing") or subject is None else subject["id"]
     path = row.path
     if "{product}" in path:
         path = path.replace("{product}", str(await world.fresh_product()))
     if "{article}" in path:
         path = path.replace("{article}", str(await world.fresh_article()))
+    if "{apikey}" in path:
+        path = path.replace("{apikey}", str((await world.fresh_key(world.tokens["bob"]))["id"]))
     path = path.replace("{subject}", str(subject_id)).replace("{chat}", SECRET_CHAT)
     body = row.body() if callable(row.body) else row.body
-    return path, (bearer(as_token) if as_token else {}), body, subject
+    return path, headers, body, subject
 
 
 async def call_websocket(world: World, path: str, headers: dict[str, str]) -> tuple[int, str, str]:
@@ -306,20 +399,21 @@ async def check_row(world: World, key: tuple[str, str], row: Row, caller: str, p
         if world.server.app.state["whatsapp"].status(world.users["alice"]["id"]) != alice_session:
             problems.append(f"{where}: refused, yet Alice's session changed")
         return
-    check_answer(world, method, path, caller, subject, text, problems, where)
+    check_answer(world, method, path, acts_as(caller, row), subject, text, problems, where)
     if row.settle:
         await world.server.client.post(f"/api/whatsapp/disconnect/{world.users['alice']['id']}", headers=bearer(world.tokens["admin"]))
         await world.settle()
 
 
 def check_answer(
-    world: World, method: str, path: str, caller: str, subject: dict | None, text: str, problems: list[str], where: str
+    world: World, method: str, path: str, who: str, subject: dict | None, text: str, problems: list[str], where: str
 ) -> None:
-    """An allowed call answers about the right user, and shows no one else's data."""
+    """An allowed call answers about the right user, and shows no one else's data. ``who``: whose
+    JWT the caller stands for (see ``acts_as``)."""
     alice = world.users["alice"]
     body = json.loads(text) if text.lstrip().startswith(("{", "[")) else None
     if path == "/api/user/profile":
-        me = world.users["bob"] if caller == "user" else world.users["admin"]
+        me = world.users["bob"] if who == "bob" else world.users["admin"]
         if body["id"] != me["id"]:
             problems.append(f"{where}: answered the profile of user {body['id']}, not the caller's")
     if path.startswith("/ws") and body["data"]["userId"] != alice["id"]:
@@ -327,17 +421,17 @@ def check_answer(
     if path.startswith("/api/whatsapp/"):
         if isinstance(body, dict) and "userId" in body and body["userId"] != alice["id"]:
             problems.append(f"{where}: answered the session of user {body['userId']}")
-        if path.startswith("/api/whatsapp/chats/") and not (SECRET_CHAT in text and SECRET_BODY in text):
+        if method == "GET" and path.startswith("/api/whatsapp/chats/") and not (SECRET_CHAT in text and SECRET_BODY in text):
             problems.append(f"{where}: Alice's own chat is missing from the answer")
     if path.startswith("/api/admin/users/") and method == "PUT" and body["id"] != subject["id"]:
         problems.append(f"{where}: changed user {body['id']} instead of {subject['id']}")
-    if caller not in ("same", "admin") and any(s in text for s in (SECRET_BODY, SECRET_CHAT_NAME, SECRET_EMAIL)):
+    if who not in ("subject", "admin") and any(s in text for s in (SECRET_BODY, SECRET_CHAT_NAME, SECRET_EMAIL)):
         problems.append(f"{where}: the answer shows Alice's data")
 
 
 # -- the tests ---------------------------------------------------------------------------------
 async def test_the_table_covers_every_route_method_and_websocket_command(make_server):
-    server = await make_server(whatsapp=SESSION)
+    server = await make_server(**SERVER)
     registered = served(server.app)
     missing = sorted(registered - set(TABLE))
     stale = sorted(set(TABLE) - registered)
@@ -349,7 +443,7 @@ async def test_the_table_covers_every_route_method_and_websocket_command(make_se
 
 async def test_the_table_agrees_with_each_methods_access_mark(make_server):
     """A public method answers anonymous callers; a user method refuses them; an admin one refuses users."""
-    server = await make_server(whatsapp=SESSION)
+    server = await make_server(**SERVER)
     handlers = {route[0]: route[1] for route in server.app.routes}
     for (method, pattern), row in TABLE.items():
         level = access.level_of(getattr(handlers[pattern], method.lower()))
@@ -361,6 +455,14 @@ async def test_the_table_agrees_with_each_methods_access_mark(make_server):
             assert row.expect["anonymous"] == 401, f"{method} {pattern} is {level}: anonymous must get 401"
         if level == "admin":
             assert row.expect["user"] == 403, f"{method} {pattern} is admin-only: users must get 403"
+        # A full key is answered as its user's JWT; a read-only one too for reads, else 403.
+        as_user = row.expect["same" if row.names_user else "user"]
+        assert row.expect["key"] == as_user, f"{method} {pattern}: a key must be answered as its user's JWT"
+        assert row.expect["admin_key"] == row.expect["admin"], f"{method} {pattern}: the admin's key as the admin"
+        reads = level == "public" or method in ("GET", "HEAD")
+        for kind, full in (("read_only_key", "key"), ("admin_read_only_key", "admin_key")):
+            want = row.expect[full] if reads else 403
+            assert row.expect[kind] == want, f"{method} {pattern}: a read-only key must get {want}"
 
 
 async def test_a_route_added_without_a_row_is_caught(make_server):
@@ -381,13 +483,13 @@ async def test_a_route_added_without_a_row_is_caught(make_server):
 
             return {"extra.command": extra}
 
-    server = await make_server(whatsapp=SESSION, plugins=[ExtraPlugin()])
+    server = await make_server(**SERVER, plugins=[ExtraPlugin()])
     assert served(server.app) - set(TABLE) == {("GET", r"/api/extra")}
     assert set(server.app.state["websocket"].commands) - set(COMMANDS) == {"extra.command"}
 
 
 async def test_every_route_answers_every_caller_as_the_table_says(make_server):
-    server = await make_server(whatsapp=SESSION)
+    server = await make_server(**SERVER)
     world = await make_world(server)
     problems: list[str] = []
     for key, row in TABLE.items():
@@ -398,13 +500,15 @@ async def test_every_route_answers_every_caller_as_the_table_says(make_server):
 
 
 async def test_every_websocket_command_answers_only_about_its_own_channel(make_server, clients):
-    server = await make_server(whatsapp=SESSION)
+    server = await make_server(**SERVER)
     world = await make_world(server)
     alice = world.users["alice"]
     sockets = {
         "same": await connect(server, world.tokens["alice"]),
         "admin": await connect(server, world.tokens["admin"], query=f"userId={alice['id']}"),
         "user": await connect(server, world.tokens["bob"]),
+        "key": await connect(server, query=f"api_key={world.keys['alice']}"),
+        "read_only_key": await connect(server, query=f"api_key={world.keys['alice_read_only']}"),
     }
     clients.extend(sockets.values())
     for caller, socket in sockets.items():
@@ -431,7 +535,7 @@ async def test_every_websocket_command_answers_only_about_its_own_channel(make_s
 
 
 async def test_the_cors_preflight_of_every_route_changes_nothing_and_allows_no_stranger(make_server):
-    server = await make_server(whatsapp=SESSION)
+    server = await make_server(**SERVER)
     world = await make_world(server)
     for (method, _), row in TABLE.items():
         if row.path.startswith("/ws"):
@@ -447,7 +551,7 @@ async def test_the_cors_preflight_of_every_route_changes_nothing_and_allows_no_s
 
 
 async def test_every_method_outside_the_table_is_405_for_everyone_and_names_the_allowed_ones(make_server):
-    server = await make_server(whatsapp=SESSION)
+    server = await make_server(**SERVER)
     world = await make_world(server)
     allowed: dict[str, set[str]] = {}
     for method, pattern in TABLE:

@@ -177,21 +177,32 @@ async def test_a_killed_browser_fails_then_comes_back_by_itself(make_server, fak
     assert "QR" not in seen
 
 
-async def test_limits_session_count_and_send_rate(make_server, fakewa):
-    server = await make_server(**wa_config(fakewa, max_sessions=1, send_rate={"per_minute": 1, "burst": 2, "jitter_seconds": 0}))
+async def test_limits_session_count_and_send_queue(make_server, fakewa):
+    """Past the rate a send waits its turn; only a full queue refuses (see test_whatsapp_rich.py)."""
+    server = await make_server(**wa_config(fakewa, max_sessions=1, send_queue=1,
+                                           send_rate={"per_minute": 1, "burst": 1, "jitter_seconds": 0}))
     token, user = await server.register("hank")
     other_token, other = await server.register("ivy")
     await link(server, fakewa, token, user["id"], "79990000041", "Hank")
     refused = await server.client.post(f"/api/whatsapp/start/{other['id']}", headers=bearer(other_token))
     assert_error(refused, 503, "unavailable")
-    for n in range(2):
-        ok = await server.client.post(f"/api/whatsapp/send/{user['id']}", headers=bearer(token), json={"to": "79990000042", "message": f"m{n}"})
-        assert ok.status_code == 201
-    limited = await server.client.post(f"/api/whatsapp/send/{user['id']}", headers=bearer(token), json={"to": "79990000042", "message": "m3"})
+    url, body = f"/api/whatsapp/send/{user['id']}", {"to": "79990000042"}
+    ok = await server.client.post(url, headers=bearer(token), json={**body, "message": "m0"})
+    assert ok.status_code == 201
+    waiting = [asyncio.create_task(server.client.post(url, headers=bearer(token), json={**body, "message": m}))
+               for m in ("m1", "m2")]  # m1 waits for its turn, m2 in the queue behind it
+    await wait_for(lambda: _queued(server, user["id"], 2), message="m1 and m2 waiting")
+    limited = await server.client.post(url, headers=bearer(token), json={**body, "message": "m3"})
     assert_error(limited, 429, "rate_limited")
-    assert 1 <= int(limited.headers["Retry-After"]) <= 60
+    assert 1 <= int(limited.headers["Retry-After"]) <= 180
     rows = await messages(server, token, user["id"], "79990000042@c.us")
-    assert sorted(m["body"] for m in rows) == ["m0", "m1"]
+    assert [m["body"] for m in rows] == ["m0"]
+    for task in waiting:
+        task.cancel()
+
+
+async def _queued(server, user_id: int, depth: int) -> bool:
+    return server.app.state["whatsapp"].queues.depth(str(user_id)) == depth
 
 
 async def test_a_tos_block_ends_failed_with_the_reason(make_server, fakewa):

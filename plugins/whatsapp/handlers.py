@@ -1,15 +1,12 @@
-"""The WhatsApp routes of docs/api.md. ``:userId`` is the caller's own id, or the caller is an admin."""
+"""The WhatsApp session and chat routes of docs/api.md (see ``base`` for whose session a route may use)."""
 from __future__ import annotations
 
-from typing import Any
-
 from server import access, openapi
-from server.errors import ApiError, Forbidden, NotFound
-from server.handlers import BaseHandler
+from server.errors import ApiError
 from server.pagination import PageSchema, page
-from server.users import get_user
 
 from plugins.whatsapp import store
+from plugins.whatsapp.base import OTHER_USER_ERRORS, USER_ID, WhatsAppHandler
 from plugins.whatsapp.params import parse_before
 from plugins.whatsapp.qr import qr_data_url, qr_png
 from plugins.whatsapp.schemas import (
@@ -23,33 +20,8 @@ from plugins.whatsapp.schemas import (
     SendSchema,
     SessionStatusSchema,
 )
-from plugins.whatsapp.service import WhatsAppService
 
-USER_ID = r"(?P<user_id>[0-9]+)"
-OTHER_USER_ERRORS = {403: "Another user's session (only admins may).", 404: "No such user."}
 LAUNCH_ERRORS = {**OTHER_USER_ERRORS, 503: "The session limit is reached, or no Chromium is installed."}
-
-
-async def resolve_target(handler: Any, user: dict[str, Any], user_id: int) -> int:
-    """403 for another user's session unless admin; 404 for a user that does not exist."""
-    if int(user["id"]) == user_id:
-        return user_id
-    if user["role"] != "admin":
-        raise Forbidden("That is another user's WhatsApp session.")
-    if await get_user(handler.app.db, user_id) is None:
-        raise NotFound("No such user.")
-    return user_id
-
-
-class WhatsAppHandler(BaseHandler):
-    @property
-    def wa(self) -> WhatsAppService:
-        return self.app.state["whatsapp"]
-
-    async def target(self, user_id: str) -> int:
-        uid = await resolve_target(self, self.current_user, int(user_id))
-        self.wa.touch(uid)
-        return uid
 
 
 class StartHandler(WhatsAppHandler):
@@ -108,7 +80,7 @@ class SendHandler(WhatsAppHandler):
     async def post(self, user_id: str) -> None:
         uid = await self.target(user_id)
         data = openapi.load_body(self)
-        self.write_json(await self.wa.send(uid, data["to"], data["message"]), status=201)
+        self.write_json(await self.wa.send(uid, data), status=201)
 
 
 class ChatsHandler(WhatsAppHandler):

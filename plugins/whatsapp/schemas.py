@@ -1,11 +1,13 @@
 """The whatsapp plugin's configuration and request bodies."""
 from __future__ import annotations
 
-from marshmallow import Schema, ValidationError, fields, validate, validates
+from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from clients import chat_id_of
 from server.pagination import PageSchema
 from server.schemas import Timestamp
+
+from plugins.whatsapp.media.config import MediaConfigSchema
 
 
 class SendRateSchema(Schema):
@@ -29,14 +31,40 @@ class WhatsAppConfigSchema(Schema):
     restore_on_boot = fields.Boolean(load_default=True)
     headless = fields.Boolean(load_default=True)
     send_rate = fields.Nested(SendRateSchema, load_default=lambda: SendRateSchema().load({}))
+    send_queue = fields.Integer(load_default=50, validate=validate.Range(min=1, max=10_000), metadata={
+        "description": "Messages waiting to leave one session, in order; past it a send gets 429."})
+    media = fields.Nested(MediaConfigSchema, load_default=lambda: MediaConfigSchema().load({}))
+
+
+class LocationSchema(Schema):
+    latitude = fields.Float(required=True, validate=validate.Range(min=-90, max=90))
+    longitude = fields.Float(required=True, validate=validate.Range(min=-180, max=180))
+    name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=256))
+    address = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1024))
+
+
+KINDS = ["image", "video", "audio", "voice", "document", "sticker"]
 
 
 class SendSchema(Schema):
+    """One message: a text (``message``), a file uploaded before (``mediaId``) or a place
+    (``location``), each optionally a reply."""
+
     to = fields.String(
         required=True,
-        metadata={"description": "A phone number (digits, '+' and spaces) or a chat id such as 79991234567@c.us."},
+        metadata={"description": "A phone number (digits, '+', spaces, '-', '.', parentheses) or a chat id such as "
+                                 "79991234567@c.us or 120363012345678@g.us."},
     )
-    message = fields.String(required=True, validate=validate.Length(min=1, max=65536))
+    message = fields.String(validate=validate.Length(min=1, max=65536), metadata={"description": "The text."})
+    media_id = fields.String(data_key="mediaId", validate=validate.Length(min=1, max=64), metadata={
+        "description": "A file uploaded with POST /api/whatsapp/media/{user_id}."})
+    caption = fields.String(validate=validate.Length(max=4096), metadata={"description": "With mediaId."})
+    as_ = fields.String(data_key="as", validate=validate.OneOf(KINDS), metadata={
+        "description": "With mediaId: how the file is sent (default: from its type). voice is an OGG/Opus voice note; "
+                       "other audio is converted."})
+    reply_to = fields.String(data_key="replyTo", validate=validate.Length(min=1, max=256), metadata={
+        "description": "The id of a message of this session to reply to."})
+    location = fields.Nested(LocationSchema)
 
     @validates("to")
     def check_to(self, value: str, **kwargs: object) -> None:
@@ -44,6 +72,33 @@ class SendSchema(Schema):
             chat_id_of(value)
         except ValueError as exc:
             raise ValidationError(str(exc)) from None
+
+    @validates_schema
+    def one_kind(self, data: dict, **kwargs: object) -> None:
+        kinds = [name for name in ("message", "media_id", "location") if data.get(name) is not None]
+        if not kinds:
+            raise ValidationError("Send a message, a mediaId or a location.", "message")
+        if len(kinds) > 1:
+            raise ValidationError("Send only one of message, mediaId or location.", "_schema")
+        if "media_id" not in data:
+            for name, key in (("caption", "caption"), ("as_", "as")):
+                if name in data:
+                    raise ValidationError("Only with mediaId.", key)
+
+
+class ReactSchema(Schema):
+    emoji = fields.String(required=True, validate=validate.Length(max=16), metadata={
+        "description": "One emoji; an empty string takes your reaction back."})
+
+
+class EditSchema(Schema):
+    message = fields.String(required=True, validate=validate.Length(min=1, max=65536), metadata={
+        "description": "The new text (or caption, for a media message)."})
+
+
+class DeleteQuerySchema(Schema):
+    for_ = fields.String(data_key="for", load_default="everyone", validate=validate.OneOf(["everyone", "me"]), metadata={
+        "description": "everyone: deleted on every device (your own messages, while WhatsApp allows it); me: here only."})
 
 
 class ChatsQuerySchema(PageSchema):
@@ -106,13 +161,6 @@ class MediaInfoSchema(Schema):
     status = fields.String(required=True, validate=validate.OneOf(["remote", "ready", "expired", "error"]), metadata={
         "description": "remote: WhatsApp holds it (fetched on the first download); ready: a copy is kept here; "
                        "expired: WhatsApp no longer has it; error: it could not be fetched."})
-
-
-class LocationSchema(Schema):
-    latitude = fields.Float(required=True, validate=validate.Range(min=-90, max=90))
-    longitude = fields.Float(required=True, validate=validate.Range(min=-180, max=180))
-    name = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=256))
-    address = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1024))
 
 
 class ReactionSchema(Schema):

@@ -23,6 +23,12 @@ DEFAULT_CONFIG = ROOT / "config.yaml"
 MYSQL_URL = os.environ.get("WAMULTI_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306")
 MYSQL_REQUIRED = os.environ.get("WAMULTI_TEST_MYSQL", "").lower() == "required"
 TEST_PASSWORD = "correct horse battery"
+# Every migration of the core and the built-in plugins, in the order a new database gets them.
+BUILTIN_MIGRATIONS = [
+    "core/0001_initial.sql", "core/0002_canonical_usernames.sql", "catalog/0001_products.sql",
+    "articles/0001_articles.sql", "whatsapp/0001_sessions_chats_messages.sql", "whatsapp/0002_rich_messages.sql",
+    "whatsapp/0003_media.sql", "apikeys/0001_api_keys.sql",
+]
 
 os.environ.setdefault("PYPPETEER_SKIP_CHROMIUM_DOWNLOAD", "1")
 

@@ -11,7 +11,7 @@ from typing import Any, Iterable
 from server.db import Queries, retry_deadlocks
 from server.timeutil import iso
 
-from plugins.whatsapp.store.messages import api_message, save_message
+from plugins.whatsapp.store.messages import COLUMNS, api_message, row_message, save_message
 
 
 def api_chat(chat: dict[str, Any], last: dict[str, Any] | None) -> dict[str, Any]:
@@ -93,7 +93,7 @@ async def get_chat(db: Queries, user_id: int, chat_id: str) -> dict[str, Any] | 
     )
     if row is None:
         return None
-    return (await _with_current_acks(db, user_id, [_row_chat(row)]))[0]
+    return (await _with_current_last(db, user_id, [_row_chat(row)]))[0]
 
 
 def _row_chat(row: dict[str, Any]) -> dict[str, Any]:
@@ -117,21 +117,24 @@ async def list_chats(db: Queries, user_id: int, limit: int, offset: int) -> tupl
         " WHERE user_id = ? ORDER BY timestamp DESC, id DESC LIMIT ? OFFSET ?",
         (user_id, limit, offset),
     )
-    return await _with_current_acks(db, user_id, [_row_chat(r) for r in rows]), int(total)
+    return await _with_current_last(db, user_id, [_row_chat(r) for r in rows]), int(total)
 
 
-async def _with_current_acks(db: Queries, user_id: int, chats: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """A chat row keeps a copy of its last message; its ack may have risen since, in ``messages``."""
+async def _with_current_last(db: Queries, user_id: int, chats: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A chat row keeps a copy of its last message; the message itself may have changed since (a
+    higher ack, an edit, a delete for everyone, its media fetched): answer what is stored now."""
     ids = [c["lastMessage"]["id"] for c in chats if c["lastMessage"]]
     if not ids:
         return chats
     marks = ", ".join("?" for _ in ids)
-    rows = await db.fetch_all(f"SELECT wa_id, ack FROM messages WHERE user_id = ? AND wa_id IN ({marks})", (user_id, *ids))
-    acks = {r["wa_id"]: int(r["ack"]) for r in rows}
+    rows = await db.fetch_all(f"SELECT {COLUMNS} FROM messages WHERE user_id = ? AND wa_id IN ({marks})", (user_id, *ids))
+    current = {r["wa_id"]: api_message(row_message(r)) for r in rows}
     for chat in chats:
         last = chat["lastMessage"]
-        if last and last["id"] in acks:
-            last["ack"] = max(last["ack"], acks[last["id"]])
+        if last and last["id"] in current:
+            fresh = current[last["id"]]
+            fresh["ack"] = max(fresh["ack"], last["ack"])
+            chat["lastMessage"] = fresh
     return chats
 
 

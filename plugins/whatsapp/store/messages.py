@@ -99,7 +99,7 @@ def _message_row(user_id: int, msg: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _row_message(row: dict[str, Any]) -> dict[str, Any]:
+def row_message(row: dict[str, Any]) -> dict[str, Any]:
     """A row as a client message dict (what api_message takes)."""
     return {
         "id": row["wa_id"],
@@ -146,7 +146,7 @@ async def get_message(db: Queries, user_id: int, wa_id: str) -> dict[str, Any] |
     if row is None:
         return None
     reactions = await reactions_of(db, user_id, [wa_id])
-    return api_message(_row_message(row), reactions.get(wa_id))
+    return api_message(row_message(row), reactions.get(wa_id))
 
 
 async def list_messages(
@@ -162,7 +162,7 @@ async def list_messages(
         (*params, limit, offset),
     )
     reactions = await reactions_of(db, user_id, [r["wa_id"] for r in rows])
-    return [api_message(_row_message(r), reactions.get(r["wa_id"])) for r in rows], int(total)
+    return [api_message(row_message(r), reactions.get(r["wa_id"])) for r in rows], int(total)
 
 
 # -- what happens to a message after it was sent ------------------------------------------------
