@@ -113,3 +113,21 @@ def register_metrics(app: Any, registry: Any) -> Any:
     plugin's ``startup``. Prefer a collector that reads figures when Prometheus scrapes; never
     put a user id, username or phone number in a label.
     """
+
+
+@hookspec
+def whatsapp_event(app: Any, user_id: int, event: dict) -> Any:
+    """Every event of every WhatsApp session, once it is stored: ``event`` is exactly the websocket
+    frame ``{type, data}`` its user's sockets get (``message``, ``message.ack``, ``message.reaction``,
+    ``message.edited``, ``message.revoked``, ``message.deleted``, ``chat``, ``chat.merged``,
+    ``session.status``, ``session.qr``, ``session.code``...). Called in order, from a bounded
+    queue of this plugin's own: a slow or failing plugin delays or breaks nothing else. At most
+    once (in memory). A message this server sent carries ``data.sentBy`` (``user`` or
+    ``plugin:<name>``), so a bot can tell its own messages apart."""
+
+
+@hookspec
+def whatsapp_event_stored(app: Any, tx: Any, user_id: int, event: dict) -> Any:
+    """The same events, called inside the database transaction that stores the change they tell
+    of: write rows with ``tx`` (an outbox), and they are committed with the change or not at all.
+    Must be quick and use only ``tx``: it holds the transaction open. Used by the webhooks plugin."""

@@ -125,7 +125,7 @@ class _Target:
     literal: IPAddress | None
 
 
-def _parse(url: str) -> _Target:
+def _parse(url: str, allow_http: bool = False) -> _Target:
     if not isinstance(url, str) or not url.strip():
         raise OutboundError("Give the URL of a file to fetch.", "refused")
     if len(url) > MAX_URL_LENGTH:
@@ -137,7 +137,8 @@ def _parse(url: str) -> _Target:
         port = parts.port
     except ValueError:
         raise OutboundError("That is not a valid URL.", "refused") from None
-    if parts.scheme.lower() != "https":
+    scheme = parts.scheme.lower()
+    if scheme != "https" and not (allow_http and scheme == "http"):
         raise OutboundError("Only https:// URLs can be fetched.", "refused")
     if parts.username is not None or parts.password is not None:
         raise OutboundError("URLs with a user name or password are not accepted.", "refused")
@@ -155,8 +156,8 @@ def _parse(url: str) -> _Target:
     netloc = f"[{host}]" if literal is not None and literal.version == 6 else host
     if port is not None:
         netloc += f":{port}"
-    normal = urlunsplit(("https", netloc, parts.path or "/", parts.query, ""))
-    return _Target(normal, host, port or 443, literal)
+    normal = urlunsplit((scheme, netloc, parts.path or "/", parts.query, ""))
+    return _Target(normal, host, port or (443 if scheme == "https" else 80), literal)
 
 
 async def _resolve(target: _Target, allowed: list[Network] | None, shown: str, timeout: float) -> list[tuple[int, Any]]:
@@ -340,12 +341,14 @@ async def fetch_to_file(
     allow_private: bool | Iterable[str | Network] = False,
     ca_file: str | None = None,
     max_redirects: int = 3,
+    allow_http: bool = False,
 ) -> FetchResult:
     """Fetch ``url`` into ``dest`` (created 0600; removed on any failure) and describe what came.
 
     ``allow_private``: False, only public addresses; True, any address; a list of networks
     (``"127.0.0.0/8"``...), public addresses and those. ``ca_file``: trust this CA bundle
-    instead of the system's. Raises :class:`OutboundError`.
+    instead of the system's. ``allow_http``: also plain ``http://`` (for tests against local
+    servers; never on by default). Raises :class:`OutboundError`.
     """
     dest = Path(dest)
     allowed = _allowed_networks(allow_private)
@@ -354,7 +357,7 @@ async def fetch_to_file(
     try:
         while True:
             shown = current if len(current) <= 200 else current[:197] + "..."
-            target = _parse(current)
+            target = _parse(current, allow_http)
             sink = _Sink(dest, max_bytes, shown)
             try:
                 addresses = await _resolve(target, allowed, shown, max(0.0, deadline - time.monotonic()))

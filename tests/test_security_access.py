@@ -40,7 +40,8 @@ from tests.support.server import TEST_PASSWORD, bearer
 from tests.support.ws import Client, connect
 
 MISSING_USER = 10**9
-TABLES = ("users", "products", "articles", "wa_sessions", "chats", "messages", "message_reactions", "wa_media", "api_keys")
+TABLES = ("users", "products", "articles", "wa_sessions", "chats", "messages", "message_reactions", "wa_media",
+          "wa_lids", "wa_contacts", "wa_number_checks", "api_keys")
 # A key's last use is written when it authenticates, refused or not: not a change a refusal made.
 SNAPSHOT_COLUMNS = {"api_keys": "id, user_id, name, public_id, secret_hash, read_only, expires_at"}
 KEY_CALLERS = {"key", "read_only_key", "admin_key", "admin_read_only_key"}
@@ -103,6 +104,7 @@ ARTICLE_ID = r"/api/articles/(?P<article_id>[0-9]+)"
 KEY_ID = r"/api/keys/(?P<key_id>[0-9]+)"
 WA = r"/api/whatsapp/{}/(?P<user_id>[0-9]+)"
 MSG = r"/api/whatsapp/messages/(?P<user_id>[0-9]+)/(?P<message_id>[^/]{1,256})"
+GROUP = r"/api/whatsapp/groups/(?P<user_id>[0-9]+)/(?P<group_id>[^/]{1,128})"
 MESSAGE_ID = "false_79990000001@c.us_SECRET"  # the seeded message (seed_chat)
 
 # (METHOD, Tornado pattern as registered) -> Row
@@ -184,6 +186,20 @@ TABLE: dict[tuple[str, str], Row] = {
     ("DELETE", r"/api/whatsapp/media/(?P<user_id>[0-9]+)/(?P<media_id>[A-Za-z0-9_-]{16,64})"):
         Row("/api/whatsapp/media/{subject}/" + "M" * 32, owner_or_admin(404, writes=True)),
     ("GET", MSG + "/media"): Row("/api/whatsapp/messages/{subject}/" + MESSAGE_ID + "/media", owner_or_admin(404)),  # text
+    # people, groups and linking by code (the session is not connected: live questions are 409)
+    ("POST", WA.format("pair")): Row("/api/whatsapp/pair/{subject}", owner_or_admin(409, writes=True),
+                                     body={"phone": "+7 999 000 00 03"}, settle=True),  # its browser fails
+    ("GET", WA.format("contacts")): Row("/api/whatsapp/contacts/{subject}", owner_or_admin(200)),
+    ("GET", r"/api/whatsapp/contacts/(?P<user_id>[0-9]+)/(?P<chat_id>[^/]{1,128})/picture"): Row(
+        "/api/whatsapp/contacts/{subject}/{chat}/picture", owner_or_admin(409)),
+    ("GET", r"/api/whatsapp/check/(?P<user_id>[0-9]+)/(?P<phone>[^/]{1,64})"): Row(
+        "/api/whatsapp/check/{subject}/79990000003", owner_or_admin(409)),
+    ("GET", WA.format("groups")): Row("/api/whatsapp/groups/{subject}", owner_or_admin(409)),
+    ("POST", WA.format("groups")): Row("/api/whatsapp/groups/{subject}", owner_or_admin(409, writes=True),
+                                       body={"name": "Team", "participants": ["+7 999 000 00 03"]}),
+    ("GET", GROUP): Row("/api/whatsapp/groups/{subject}/120363000000001@g.us", owner_or_admin(409)),
+    ("POST", GROUP + "/participants"): Row("/api/whatsapp/groups/{subject}/120363000000001@g.us/participants",
+                                           owner_or_admin(409, writes=True), body={"add": ["+7 999 000 00 03"]}),
     ("POST", WA.format("clear-session")): Row(
         "/api/whatsapp/clear-session/{subject}", owner_or_admin(200, writes=True), settle=True
     ),

@@ -12,6 +12,7 @@ from plugins.whatsapp.commands import COMMANDS
 from plugins.whatsapp.handlers import default_handlers
 from plugins.whatsapp.media.handlers import default_handlers as media_handlers
 from plugins.whatsapp.message_handlers import default_handlers as message_handlers
+from plugins.whatsapp.people_handlers import default_handlers as people_handlers
 from plugins.whatsapp.metrics import register_metrics  # noqa: F401 - a hook
 from plugins.whatsapp.schemas import WhatsAppConfigSchema
 from plugins.whatsapp.service import WhatsAppService
@@ -31,7 +32,7 @@ def config_schema() -> dict[str, type]:
 
 @hookimpl
 def register_routes(app: Any) -> list:
-    return default_handlers + message_handlers + media_handlers
+    return default_handlers + message_handlers + media_handlers + people_handlers
 
 
 @hookimpl
@@ -47,7 +48,7 @@ async def startup(app: Any) -> None:
         log.error("%s; WhatsApp sessions cannot start until it is installed", exc)
     service = WhatsAppService(app)
     app.state["whatsapp"] = service
-    await service.media.start()
+    await service.open()
     if app.config["whatsapp"]["restore_on_boot"]:
         service.spawn(service.restore())
 

@@ -21,8 +21,10 @@ from clients import (
     chat_id_of,
 )
 from server.errors import ApiError, Conflict, NotFound, ValidationFailed
+from server.timeutil import iso
 
 from plugins.whatsapp import store
+from plugins.whatsapp.store import people
 from plugins.whatsapp.ingest import Ingest
 from plugins.whatsapp.sendqueue import SendQueues
 
@@ -40,15 +42,16 @@ class Messaging:
         self.media = media
 
     # -- sending ------------------------------------------------------------------------------------
-    async def send(self, user_id: int, request: dict[str, Any]) -> dict[str, Any]:
+    async def send(self, user_id: int, request: dict[str, Any], sent_by: str = "user") -> dict[str, Any]:
         """Send what ``request`` (a loaded ``SendSchema``) says; the API message once WhatsApp took it.
+        ``sent_by`` marks the message (``user``, or ``plugin:<name>``).
 
         409 when the session is not connected, 429 when its queue is full, 404 for a mediaId that
         is not this user's, 422 for a reply to a message the session does not know.
         """
         key = str(user_id)
         self._require_connected(user_id)
-        chat_id = chat_id_of(request["to"])
+        chat_id = await people.page_chat_id(self.app.db, user_id, chat_id_of(request["to"]))
         quoted = request.get("reply_to")
         outgoing = None
         if request.get("media_id"):
@@ -66,17 +69,22 @@ class Messaging:
                     address=place.get("address"), quoted_id=quoted)
             return await self.manager.send_text(key, chat_id, request["message"], quoted_id=quoted)
 
+        self.ingest.sending(user_id)
         try:
-            sent = await self.queues.run(key, job)
-        except MessageNotFound:
-            raise ValidationFailed({"replyTo": ["No such message in this session."]}) from None
-        except SessionError as exc:
-            raise self._refusal(user_id, exc) from None
-        if outgoing is not None:
-            sent = {**sent, "mediaStatus": "ready"}
-            await self.media.link_sent(user_id, outgoing, sent["id"])
-        await self.ingest.record_message(user_id, sent)
-        return store.api_message(sent)
+            try:
+                sent = await self.queues.run(key, job)
+            except MessageNotFound:
+                raise ValidationFailed({"replyTo": ["No such message in this session."]}) from None
+            except SessionError as exc:
+                raise self._refusal(user_id, exc) from None
+            sent = {**sent, "sentBy": sent_by}
+            if outgoing is not None:
+                sent["mediaStatus"] = "ready"
+                await self.media.link_sent(user_id, outgoing, sent["id"])
+            await self.ingest.record_message(user_id, sent)
+        finally:
+            await self.ingest.sent(user_id)
+        return await store.get_message(self.app.db, user_id, sent["id"]) or store.api_message(sent)
 
     # -- acting on a message ---------------------------------------------------------------------------
     async def react(self, user_id: int, message_id: str, emoji: str) -> dict[str, Any]:
@@ -112,7 +120,7 @@ class Messaging:
             raise Conflict("Only your own messages can be deleted for everyone.")
         await self._act(user_id, lambda: self.manager.revoke(key, message_id, everyone=everyone))
         if everyone:
-            await self.ingest.record_revoke(user_id, message_id, message["chatId"])
+            await self.ingest.record_revoke(user_id, message_id)
         else:
             await self.ingest.record_deleted(user_id, message_id)
 
@@ -120,11 +128,13 @@ class Messaging:
         """Send the read receipt (the sender sees blue ticks) and set our unread count to 0."""
         key = str(user_id)
         self._require_connected(user_id)
+        db = self.app.db
+        chat_id = await people.stored_chat_id(db, user_id, chat_id)  # a client may name it by its @lid
         try:
-            await self.manager.mark_read(key, chat_id)
+            await self.manager.mark_read(key, await people.page_chat_id(db, user_id, chat_id))
         except SessionError as exc:
             raise self._refusal(user_id, exc) from None
-        await self.app.db.execute("UPDATE chats SET unread_count = 0 WHERE user_id = ? AND wa_id = ?", (user_id, chat_id))
+        await db.execute("UPDATE chats SET unread_count = 0 WHERE user_id = ? AND wa_id = ?", (user_id, chat_id))
         chat = await store.get_chat(self.app.db, user_id, chat_id)
         if chat is None:
             raise NotFound("No such chat.")
@@ -160,6 +170,10 @@ class Messaging:
             return self._not_connected(user_id)
         if isinstance(exc, MessageNotFound):
             return NotFound("WhatsApp does not know that message in this session.")
+        if getattr(exc, "reason", None):  # clients.SendRefused: WhatsApp's own limits
+            until = getattr(exc, "until", None)
+            return Conflict(f"WhatsApp refused the message: {exc}", code="send_refused",
+                            extra={"reason": exc.reason, "until": iso(int(until)) if until else None})
         if isinstance(exc, ActionRefused):
             return Conflict(f"WhatsApp refused: {exc}")
         if isinstance(exc, MediaError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from clients import chat_id_of
-from server.pagination import PageSchema
+from server.pagination import PageSchema, SearchPageSchema
 from server.schemas import Timestamp
 
 from plugins.whatsapp.media.config import MediaConfigSchema
@@ -21,7 +21,15 @@ class WhatsAppConfigSchema(Schema):
     chromium = fields.String(load_default=None, allow_none=True)
     max_sessions = fields.Integer(load_default=20, validate=validate.Range(min=1, max=10_000))
     max_concurrent_starts = fields.Integer(load_default=2, validate=validate.Range(min=1, max=64))
-    idle_timeout = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=1))
+    idle_timeout = fields.Float(load_default=86400.0, allow_none=True, validate=validate.Range(min=1), metadata={
+        "description": "Seconds after which an unused CONNECTED session's browser stops, keeping its login "
+                       "(WhatsApp keeps what arrives meanwhile); null: never."})
+    link_timeout = fields.Float(load_default=180.0, allow_none=True, validate=validate.Range(min=5), metadata={
+        "description": "Seconds a session may wait to be linked (QR or code showing) before it stops and frees its slot."})
+    picture_ttl = fields.Float(load_default=86400.0, validate=validate.Range(min=1), metadata={
+        "description": "Seconds a profile picture is kept before it is fetched again."})
+    number_check_ttl = fields.Float(load_default=7 * 86400.0, validate=validate.Range(min=0), metadata={
+        "description": "Seconds an answer of the number check is reused."})
     ready_timeout = fields.Float(load_default=30.0, validate=validate.Range(min=1))
     heartbeat_interval = fields.Float(load_default=15.0, validate=validate.Range(min=0.1))
     heartbeat_timeout = fields.Float(load_default=10.0, validate=validate.Range(min=0.1))
@@ -34,6 +42,8 @@ class WhatsAppConfigSchema(Schema):
     send_queue = fields.Integer(load_default=50, validate=validate.Range(min=1, max=10_000), metadata={
         "description": "Messages waiting to leave one session, in order; past it a send gets 429."})
     media = fields.Nested(MediaConfigSchema, load_default=lambda: MediaConfigSchema().load({}))
+    plugin_queue_size = fields.Integer(load_default=1000, validate=validate.Range(min=1, max=1_000_000), metadata={
+        "description": "WhatsApp events waiting for one plugin's whatsapp_event hook; past it, that plugin misses events."})
 
 
 class LocationSchema(Schema):
@@ -125,13 +135,28 @@ class QrQuerySchema(Schema):
 STATES = ["STOPPED", "STARTING", "QR", "CONNECTED", "DISCONNECTED", "FAILED"]
 
 
+class TimelockSchema(Schema):
+    active = fields.Boolean(required=True)
+    until = fields.String(required=True, allow_none=True, metadata={"description": "When WhatsApp lifts it, if it says."})
+
+
+class LimitsSchema(Schema):
+    reachoutTimelock = fields.Nested(TimelockSchema, required=True, metadata={
+        "description": "WhatsApp refuses this account's first messages to new contacts for a while."})
+
+
 class SessionStatusSchema(Schema):
     userId = fields.Integer(required=True)
     state = fields.String(required=True, validate=validate.OneOf(STATES))
-    phone = fields.String(allow_none=True, metadata={"description": "The linked phone number, once connected."})
-    pushname = fields.String(allow_none=True, metadata={"description": "The WhatsApp display name."})
-    since = fields.String(allow_none=True, metadata={"description": "When the state last changed (ISO 8601)."})
-    error = fields.String(allow_none=True, metadata={"description": "Why the session FAILED."})
+    phone = fields.String(required=True, allow_none=True, metadata={"description": "The linked phone number, once connected."})
+    lid = fields.String(required=True, allow_none=True, metadata={"description": "The account's privacy id (…@lid), once connected."})
+    pushname = fields.String(required=True, allow_none=True, metadata={"description": "The WhatsApp display name."})
+    since = fields.String(required=True, allow_none=True, metadata={"description": "When the state last changed (ISO 8601)."})
+    error = fields.String(required=True, allow_none=True, metadata={"description": "Why the session FAILED or stopped."})
+    pairing = fields.Nested("PairingSchema", required=True, allow_none=True, metadata={
+        "description": "The pairing code showing, while linking by phone number."})
+    limits = fields.Nested(LimitsSchema, required=True, allow_none=True, metadata={
+        "description": "Limits WhatsApp applies to the account now, if any."})
 
 
 class QrSchema(Schema):
@@ -191,6 +216,9 @@ class MessageSchema(Schema):
     edited = fields.Boolean(required=True)
     revoked = fields.Boolean(required=True, metadata={"description": "Deleted for everyone: the text and media are gone."})
     reactions = fields.List(fields.Nested(ReactionSchema), required=True)
+    sentBy = fields.String(required=True, allow_none=True, metadata={
+        "description": "user: sent through this server's API; plugin:<name>: sent by that plugin; null: otherwise "
+                       "(received, or sent from the phone)."})
 
 
 class ChatSchema(Schema):
@@ -209,3 +237,105 @@ class AdminSessionSchema(Schema):
     phone = fields.String(allow_none=True, metadata={"example": "79991234567"})
     since = Timestamp(allow_none=True)
     last_activity = Timestamp(data_key="lastActivity", allow_none=True)
+
+
+# -- linking by code, people and groups ------------------------------------------------------------
+def _phone(value: str) -> None:
+    try:
+        chat_id = chat_id_of(value)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from None
+    if not chat_id.endswith("@c.us"):
+        raise ValidationError("A phone number, country code first (like +7 999 123-45-67).")
+
+
+class PairSchema(Schema):
+    phone = fields.String(required=True, validate=_phone, metadata={
+        "description": "The number of the phone to link, country code first (digits, '+', spaces, '-', '.', parentheses)."})
+
+
+class PairingSchema(Schema):
+    code = fields.String(required=True, metadata={"example": "ABCD-EFGH",
+                                                  "description": "Type it on the phone: Linked devices > Link with phone number."})
+    expiresAt = fields.String(required=True, allow_none=True, metadata={"description": "When WhatsApp replaces it."})
+
+
+class ContactsQuerySchema(SearchPageSchema):
+    """``q`` finds contacts whose name, push name or id contains it."""
+
+
+class ContactSchema(Schema):
+    id = fields.String(required=True, metadata={"description": "The contact's chat id (the phone one when known)."})
+    lid = fields.String(required=True, allow_none=True, metadata={"description": "Its privacy id (…@lid), when known."})
+    phone = fields.String(required=True, allow_none=True, metadata={"description": "Digits, when known."})
+    name = fields.String(required=True, allow_none=True, metadata={"description": "As the phone's address book has it."})
+    pushname = fields.String(required=True, allow_none=True, metadata={"description": "The name they gave themselves."})
+    isMyContact = fields.Boolean(required=True)
+    isBusiness = fields.Boolean(required=True)
+
+
+class NumberCheckSchema(Schema):
+    phone = fields.String(required=True)
+    exists = fields.Boolean(required=True, metadata={"description": "Whether the number is on WhatsApp."})
+    id = fields.String(required=True, allow_none=True, metadata={"description": "Its chat id: send to it."})
+    lid = fields.String(required=True, allow_none=True)
+
+
+class GroupSchema(Schema):
+    id = fields.String(required=True, metadata={"example": "120363012345678@g.us"})
+    name = fields.String(required=True)
+    participants = fields.Integer(required=True, metadata={"description": "How many."})
+    isAdmin = fields.Boolean(required=True, metadata={"description": "Whether this session's number administers it."})
+    lidMode = fields.Boolean(required=True, metadata={"description": "Members are addressed by their @lid ids."})
+
+
+class ParticipantSchema(Schema):
+    id = fields.String(required=True)
+    lid = fields.String(required=True, allow_none=True)
+    phone = fields.String(required=True, allow_none=True)
+    isAdmin = fields.Boolean(required=True)
+    isSuperAdmin = fields.Boolean(required=True)
+
+
+class GroupInfoSchema(Schema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    description = fields.String(required=True, allow_none=True)
+    owner = fields.String(required=True, allow_none=True)
+    creation = fields.Raw(required=True, allow_none=True, metadata={"description": "When it was made (unix seconds)."})
+    lidMode = fields.Boolean(required=True)
+    participants = fields.List(fields.Nested(ParticipantSchema), required=True)
+
+
+class ParticipantResultSchema(Schema):
+    id = fields.String(required=True)
+    status = fields.Integer(required=True, metadata={
+        "description": "WhatsApp's code: 200 done, 403 not allowed (privacy; an invite is the way), 404 not on WhatsApp, "
+                       "409 already a member."})
+    message = fields.String(required=True, allow_none=True)
+
+
+class GroupCreateSchema(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    participants = fields.List(fields.String(validate=_phone), required=True, validate=validate.Length(min=1, max=256))
+
+
+class GroupCreatedSchema(Schema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    participants = fields.List(fields.Nested(ParticipantResultSchema), required=True)
+
+
+class ParticipantsChangeSchema(Schema):
+    add = fields.List(fields.String(validate=_phone), load_default=list, validate=validate.Length(max=256))
+    remove = fields.List(fields.String(validate=_phone), load_default=list, validate=validate.Length(max=256))
+
+    @validates_schema
+    def something(self, data: dict, **kwargs: object) -> None:
+        if not data.get("add") and not data.get("remove"):
+            raise ValidationError("Name someone to add or to remove.", "_schema")
+
+
+class ParticipantsChangedSchema(Schema):
+    add = fields.List(fields.Nested(ParticipantResultSchema), required=True)
+    remove = fields.List(fields.Nested(ParticipantResultSchema), required=True)

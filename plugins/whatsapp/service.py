@@ -13,16 +13,24 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from clients import BrowserNotFound, ManagerSettings, SessionLimitReached, SessionManager
+from clients import BrowserNotFound, ManagerSettings, SessionError, SessionLimitReached, SessionManager, chat_id_of
+from server import whatsapp_api
 from server.db import DatabaseUnavailable
-from server.errors import Conflict, Unavailable
+from server.errors import ApiError, Conflict, RateLimited, Unavailable
 from server.timeutil import iso
 
 from plugins.whatsapp import store
+from plugins.whatsapp.directory import Directory
 from plugins.whatsapp.ingest import Ingest, api_status
 from plugins.whatsapp.media import MediaService
 from plugins.whatsapp.messaging import Messaging
+from plugins.whatsapp.plugin_api import PluginAPI
+from plugins.whatsapp.plugin_events import PluginEvents
+from plugins.whatsapp.ratelimit import TokenBucket
 from plugins.whatsapp.sendqueue import SendQueues
+from plugins.whatsapp.store import people
+
+PAIRING_PER_MINUTE, PAIRING_BURST = 1.0, 3  # pairing codes a session may ask for
 
 log = logging.getLogger("wamulti.whatsapp")
 
@@ -56,9 +64,13 @@ class WhatsAppService:
         self.media = MediaService(app, self.manager)
         rate = cfg["send_rate"]
         self.queues = SendQueues(rate["per_minute"], rate["burst"], rate["jitter_seconds"], cfg["send_queue"])
-        self.ingest = Ingest(app, self.media)
+        self.plugin_events = PluginEvents(app, cfg["plugin_queue_size"])
+        self.ingest = Ingest(app, self.media, self.plugin_events)
         self.messaging = Messaging(app, self.manager, self.queues, self.ingest, self.media)
+        self.directory = Directory(app, self.manager, self.ingest)
         self.manager.add_listener(self.ingest)
+        self.manager.add_listener(self._after_event)
+        self._pairing_requests: dict[int, TokenBucket] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
 
     # -- status ---------------------------------------------------------
@@ -118,10 +130,40 @@ class WhatsAppService:
         return self.status(user_id)
 
     async def logout(self, user_id: int) -> dict[str, Any]:
-        """Log out (WhatsApp unlinks the device) and delete the profile and the user's media files."""
+        """Log out (WhatsApp unlinks the device) and delete the profile, and what belonged to the
+        number that was linked: its chats, messages, contacts and media files."""
         await self.manager.logout(str(user_id))
+        await people.forget_number_data(self.app.db, user_id)
+        await store.forget_linked_phone(self.app.db, user_id)
         await self.media.forget_user(user_id)
         return self.status(user_id)
+
+    async def pair(self, user_id: int, phone: str) -> dict[str, Any]:
+        """Link by code instead of a QR: starts the session when it is stopped, waits for it to
+        show a QR, and asks WhatsApp for a code for ``phone``; ``{code, expiresAt}``. The code
+        is typed on the phone (WhatsApp > Linked devices > Link with phone number); WhatsApp
+        replaces it a few times, each new one comes as a ``session.code`` frame."""
+        key = str(user_id)
+        digits = chat_id_of(phone).split("@", 1)[0]
+        if self.manager.status(key)["state"] in ("CONNECTED", "DISCONNECTED"):
+            raise Conflict("This session is linked already; clear it first to link another number.",
+                           extra={"state": self.status(user_id)["state"]})
+        if self.manager.status(key)["state"] in ("STOPPED", "FAILED"):
+            await self._launch(self.manager.start, user_id)
+        deadline = asyncio.get_running_loop().time() + self.app.config["whatsapp"]["ready_timeout"]
+        while (state := str(self.manager.status(key)["state"])) != "QR":
+            if state in ("STOPPED", "FAILED", "CONNECTED") or asyncio.get_running_loop().time() > deadline:
+                raise Conflict(f"The session did not get ready to link (state {state}).", extra={"state": state})
+            await asyncio.sleep(0.1)
+        bucket = self._pairing_requests.setdefault(user_id, TokenBucket(PAIRING_PER_MINUTE, PAIRING_BURST))
+        wait = bucket.take()
+        if wait > 0:
+            raise RateLimited(wait, "Too many pairing codes asked for this session; wait a little.")
+        try:
+            code = await self.manager.request_pairing_code(key, digits)
+        except SessionError as exc:
+            raise ApiError(502, f"WhatsApp gave no pairing code: {exc}") from None
+        return {"code": code["code"], "expiresAt": iso(int(code["expiresAt"])) if code.get("expiresAt") else None}
 
     async def _launch(self, action: Any, user_id: int) -> None:
         try:
@@ -133,8 +175,8 @@ class WhatsAppService:
             raise Unavailable(f"WhatsApp sessions cannot start on this server: {exc}") from None
 
     # -- messages (see messaging.py) --------------------------------------------
-    async def send(self, user_id: int, request: dict[str, Any]) -> dict[str, Any]:
-        return await self.messaging.send(user_id, request)
+    async def send(self, user_id: int, request: dict[str, Any], sent_by: str = "user") -> dict[str, Any]:
+        return await self.messaging.send(user_id, request, sent_by)
 
     async def react(self, user_id: int, message_id: str, emoji: str) -> dict[str, Any]:
         return await self.messaging.react(user_id, message_id, emoji)
@@ -147,6 +189,33 @@ class WhatsAppService:
 
     async def read(self, user_id: int, chat_id: str) -> dict[str, Any]:
         return await self.messaging.read(user_id, chat_id)
+
+    # -- people and groups (see directory.py) -------------------------------------
+    async def contacts(self, user_id: int, q: str | None, limit: int, offset: int) -> tuple[list[dict], int]:
+        return await self.directory.contacts(user_id, q, limit, offset)
+
+    async def check_number(self, user_id: int, phone: str) -> dict[str, Any]:
+        return await self.directory.check(user_id, phone)
+
+    async def picture(self, user_id: int, chat_id: str) -> Path:
+        return await self.directory.picture(user_id, chat_id)
+
+    async def groups(self, user_id: int) -> list[dict[str, Any]]:
+        return await self.directory.groups(user_id)
+
+    async def group(self, user_id: int, group_id: str) -> dict[str, Any]:
+        return await self.directory.group(user_id, group_id)
+
+    async def create_group(self, user_id: int, name: str, participants: list[str]) -> dict[str, Any]:
+        return await self.directory.create_group(user_id, name, participants)
+
+    async def change_participants(self, user_id: int, group_id: str, add: list[str], remove: list[str]) -> dict[str, Any]:
+        return await self.directory.change_participants(user_id, group_id, add, remove)
+
+    async def _after_event(self, key: str, kind: str, data: dict[str, Any]) -> None:
+        """Once a session synced, its address book is stored too (in the background)."""
+        if kind == "sync" and not self.ingest.closing:
+            self.spawn(self.directory.refresh_contacts(int(key)))
 
     # -- the plugin's own life -------------------------------------------------
     async def restore(self) -> None:
@@ -168,13 +237,21 @@ class WhatsAppService:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
+    async def open(self) -> None:
+        """Begin serving: files, the plugins' event queues, and the API other plugins use."""
+        await self.media.start()
+        self.plugin_events.start()
+        self.app.state[whatsapp_api.STATE_KEY] = PluginAPI(self)
+
     async def close(self) -> None:
         """Stop every browser; the recorded states stay as they were, for restore at boot."""
+        self.app.state.pop(whatsapp_api.STATE_KEY, None)
         self.ingest.closing = True
         for task in list(self._tasks):
             task.cancel()
         await self.queues.close()
         await self.manager.close()
+        await self.plugin_events.close()
         await self.media.close()
 
     async def forget_user(self, user_id: int) -> None:

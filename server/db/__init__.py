@@ -83,20 +83,25 @@ class Queries(abc.ABC):
         keys: Sequence[str],
         update: Sequence[str],
         keep_max: Sequence[str] = (),
+        fill: Sequence[str] = (),
     ) -> Result:
         """Insert a row, or update the row with the same ``keys``.
 
         ``update`` columns take the new value; ``keep_max`` columns keep the larger of
-        the two, so an event that arrives late never moves a counter (an ack) backwards.
+        the two, so an event that arrives late never moves a counter (an ack) backwards;
+        ``fill`` columns take the new value unless it is NULL (a later report that does not know
+        a value keeps the one stored).
         """
         cols = list(values)
         placeholders = ", ".join("?" for _ in cols)
         head = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({placeholders})"
         if self.dialect == "mysql":
-            sets = [f"{c} = VALUES({c})" for c in update] + [f"{c} = GREATEST({c}, VALUES({c}))" for c in keep_max]
+            sets = ([f"{c} = VALUES({c})" for c in update] + [f"{c} = GREATEST({c}, VALUES({c}))" for c in keep_max]
+                    + [f"{c} = COALESCE(VALUES({c}), {c})" for c in fill])
             sql = f"{head} ON DUPLICATE KEY UPDATE {', '.join(sets) or f'{keys[0]} = {keys[0]}'}"
         else:
-            sets = [f"{c} = excluded.{c}" for c in update] + [f"{c} = max({c}, excluded.{c})" for c in keep_max]
+            sets = ([f"{c} = excluded.{c}" for c in update] + [f"{c} = max({c}, excluded.{c})" for c in keep_max]
+                    + [f"{c} = COALESCE(excluded.{c}, {c})" for c in fill])
             tail = f"DO UPDATE SET {', '.join(sets)}" if sets else "DO NOTHING"
             sql = f"{head} ON CONFLICT ({', '.join(keys)}) {tail}"
         return await self.execute(sql, [values[c] for c in cols])

@@ -32,6 +32,8 @@ class MediaConfigSchema(Schema):
     fetch_private_networks = fields.List(fields.String(validate=_network), load_default=None, allow_none=True, metadata={
         "description": "With fetch_allow_private: only these networks (CIDR) besides public addresses; "
                        "unset, every address."})
+    fetch_allow_http = fields.Boolean(load_default=False, metadata={
+        "description": "Also fetch plain http:// URLs (tests against a local simulator only)."})
     fetch_ca_file = fields.String(load_default=None, allow_none=True, metadata={
         "description": "A CA bundle for {url} uploads instead of the system's."})
     ffmpeg = fields.String(load_default="ffmpeg", metadata={"description": "The ffmpeg that makes voice notes OGG/Opus."})

@@ -137,6 +137,13 @@ class MediaService:
         finally:
             temp.unlink(missing_ok=True)
 
+    async def add_bytes(self, user_id: int, data: bytes, *, mimetype: str | None, filename: str | None) -> StoredMedia:
+        """An upload made of ``data`` (a plugin's file), checked and kept like any upload."""
+        temp = self.files.new_temp()
+        await asyncio.to_thread(temp.write_bytes, data)
+        return await self.add_upload(user_id, temp, sha256=hashlib.sha256(data).hexdigest(), size=len(data),
+                                     declared=mimetype, filename=filename)
+
     async def fetch_url(self, user_id: int, url: str, filename: str | None = None) -> StoredMedia:
         """Upload the file at an https URL, fetched through ``server.outbound`` (no private
         addresses unless the settings allow them)."""

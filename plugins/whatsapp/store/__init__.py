@@ -25,10 +25,10 @@ from plugins.whatsapp.store.messages import (
     save_revoke,
     set_media_status,
 )
-from plugins.whatsapp.store.sessions import save_state, saved_state, sessions_to_restore
+from plugins.whatsapp.store.sessions import forget_linked_phone, save_state, saved_state, sessions_to_restore
 
 __all__ = [
     "api_chat", "api_message", "delete_message", "get_chat", "get_message", "list_chats", "list_messages",
     "reactions_of", "save_ack", "save_chat", "save_edit", "save_message", "save_reaction", "save_revoke",
-    "save_state", "save_sync", "saved_state", "sessions_to_restore", "set_media_status", "touch_chat_for_message",
+    "forget_linked_phone", "save_state", "save_sync", "saved_state", "sessions_to_restore", "set_media_status", "touch_chat_for_message",
 ]

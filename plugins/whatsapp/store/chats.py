@@ -30,28 +30,31 @@ async def save_chat(db: Queries, user_id: int, chat: dict[str, Any]) -> None:
     row = {
         "user_id": user_id,
         "wa_id": chat["id"],
+        "page_id": chat.get("pageId") or chat["id"],
         "name": (chat.get("name") or "")[:200],
         "is_group": 1 if chat.get("isGroup") else 0,
         "unread_count": int(chat.get("unreadCount") or 0),
         "timestamp": int(chat.get("timestamp") or 0),
         "last_message": json.dumps(last) if last else None,
     }
-    update = ["name", "is_group", "unread_count"] + (["last_message"] if last else [])
+    update = ["page_id", "name", "is_group", "unread_count"] + (["last_message"] if last else [])
     await db.upsert("chats", row, keys=["user_id", "wa_id"], update=update, keep_max=["timestamp"])
 
 
 async def touch_chat_for_message(db: Queries, user_id: int, msg: dict[str, Any]) -> None:
-    """Make sure the message's chat exists and shows it as its latest."""
+    """Make sure the message's chat exists and shows it as its latest (``pageChatId``: the id the
+    page used for the chat, when it is not the one the chat is stored under)."""
     row = {
         "user_id": user_id,
         "wa_id": msg["chatId"],
+        "page_id": msg.get("pageChatId") or msg["chatId"],
         "name": "",
         "is_group": 1 if msg["chatId"].endswith("@g.us") else 0,
         "unread_count": 0,
         "timestamp": int(msg.get("timestamp") or 0),
         "last_message": json.dumps(msg),
     }
-    await db.upsert("chats", row, keys=["user_id", "wa_id"], update=[], keep_max=["timestamp"])
+    await db.upsert("chats", row, keys=["user_id", "wa_id"], update=["page_id"], keep_max=["timestamp"])
     await db.execute(
         "UPDATE chats SET last_message = ? WHERE user_id = ? AND wa_id = ? AND timestamp <= ?",
         (json.dumps(msg), user_id, msg["chatId"], int(msg.get("timestamp") or 0)),
@@ -59,9 +62,11 @@ async def touch_chat_for_message(db: Queries, user_id: int, msg: dict[str, Any])
 
 
 async def save_sync(
-    db: Any, user_id: int, chats: Iterable[dict[str, Any]], messages: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
-    """Store a sync snapshot; return the messages that were not stored before, oldest first."""
+    db: Any, user_id: int, chats: Iterable[dict[str, Any]], messages: list[dict[str, Any]], then: Any = None
+) -> Any:
+    """Store a sync snapshot. Without ``then``, return the messages that were not stored before,
+    oldest first; with it, ``await then(tx, those messages)`` runs inside the same transaction
+    (after the rows are stored) and what it returns is returned."""
     known: set[str] = set()
     ids = [m["id"] for m in messages]
     for start in range(0, len(ids), 500):
@@ -73,17 +78,18 @@ async def save_sync(
         known.update(r["wa_id"] for r in rows)
     chats = list(chats)
 
-    async def store_all() -> None:
+    fresh = sorted((m for m in messages if m["id"] not in known), key=lambda m: int(m.get("timestamp") or 0))
+
+    async def store_all() -> Any:
         async with db.transaction() as tx:
             for chat in chats:
                 await save_chat(tx, user_id, chat)
             for msg in messages:
                 await save_message(tx, user_id, msg)
+            return await then(tx, fresh) if then is not None else fresh
 
     # Live events upsert the same rows at the same time; MySQL may pick this one as a deadlock victim.
-    await retry_deadlocks(store_all)
-    fresh = [m for m in messages if m["id"] not in known]
-    return sorted(fresh, key=lambda m: int(m.get("timestamp") or 0))
+    return await retry_deadlocks(store_all)
 
 
 async def get_chat(db: Queries, user_id: int, chat_id: str) -> dict[str, Any] | None:

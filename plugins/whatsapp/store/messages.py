@@ -16,7 +16,7 @@ from server.timeutil import iso
 # The columns a message row is read with.
 COLUMNS = (
     "wa_id, chat_id, from_id, to_id, author, body, caption, type, from_me, ack, timestamp, quoted_id, quoted,"
-    " media, media_status, location, edited, revoked"
+    " media, media_status, location, edited, revoked, sent_by"
 )
 # Set by a newer report of the same message (an edit, a revoke, a decrypted placeholder...).
 UPDATED = ["body", "caption", "type", "author", "quoted_id", "quoted", "media", "location"]
@@ -44,6 +44,7 @@ def api_message(msg: dict[str, Any], reactions: list[dict[str, Any]] | None = No
         "edited": bool(msg.get("edited")),
         "revoked": bool(msg.get("revoked")),
         "reactions": reactions or [],
+        "sentBy": msg.get("sentBy") or None,
     }
 
 
@@ -96,6 +97,7 @@ def _message_row(user_id: int, msg: dict[str, Any]) -> dict[str, Any]:
         "location": _json(msg.get("location")),
         "edited": 1 if msg.get("edited") else 0,
         "revoked": 1 if msg.get("revoked") else 0,
+        "sent_by": msg.get("sentBy") or None,
     }
 
 
@@ -120,6 +122,7 @@ def row_message(row: dict[str, Any]) -> dict[str, Any]:
         "location": json.loads(row["location"]) if row["location"] else None,
         "edited": row["edited"],
         "revoked": row["revoked"],
+        "sentBy": row["sent_by"],
     }
 
 
@@ -127,7 +130,8 @@ async def save_message(db: Queries, user_id: int, msg: dict[str, Any]) -> None:
     """Insert or update a message. Its ack only rises, and once edited or revoked it stays so."""
     row = _message_row(user_id, msg)
     row["media_status"] = ("ready" if msg.get("fromMe") and msg.get("mediaStatus") == "ready" else "remote") if msg.get("media") else None
-    await db.upsert("messages", row, keys=["user_id", "wa_id"], update=UPDATED, keep_max=["ack", "edited", "revoked"])
+    await db.upsert("messages", row, keys=["user_id", "wa_id"], update=UPDATED, keep_max=["ack", "edited", "revoked"],
+                    fill=["sent_by"])
 
 
 async def save_ack(db: Queries, user_id: int, wa_id: str, ack: int) -> bool:
