@@ -54,3 +54,14 @@ def like_pattern(text: str) -> str:
     """
     escaped = text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
     return f"%{escaped}%"
+
+
+def contains_folded(column: str, dialect: str) -> str:
+    """SQL true when ``column`` holds the parameter's text in any letter case, in any script.
+
+    SQLite's LIKE folds ASCII only, and a MySQL ``_bin`` column folds nothing: both sides are
+    lowered instead, by MySQL's Unicode-aware ``LOWER`` or by ``ulower``, which the SQLite
+    backend registers (Python's ``str.lower``). Pass ``like_pattern(text.lower())``.
+    """
+    lower = "LOWER" if dialect == "mysql" else "ulower"
+    return f"{lower}({column}) LIKE ? {LIKE_ESCAPE}"

@@ -123,6 +123,15 @@ async def test_parameters_are_never_executed_as_sql(db):
     assert await db.fetch_value("SELECT COUNT(*) FROM users WHERE full_name LIKE ?", ("%DROP%",)) == 1
 
 
+def test_split_statements_keeps_a_trigger_body_whole():
+    sql = "CREATE TABLE a (x TEXT);\n\nCREATE TRIGGER t AFTER INSERT ON a BEGIN\n    DELETE FROM a;\n    SELECT 1;\nEND;\nSELECT 2;"
+    assert split_statements(sql) == [
+        "CREATE TABLE a (x TEXT)",
+        "CREATE TRIGGER t AFTER INSERT ON a BEGIN\n    DELETE FROM a;\n    SELECT 1;\nEND",
+        "SELECT 2",
+    ]
+
+
 def test_split_statements_keeps_semicolons_inside_lines():
     sql = "-- comment;\nCREATE TABLE a (x TEXT DEFAULT ';');\nINSERT INTO a VALUES ('1');\n"
     assert split_statements(sql) == ["CREATE TABLE a (x TEXT DEFAULT ';')", "INSERT INTO a VALUES ('1')"]

@@ -167,6 +167,7 @@ TABLE: dict[tuple[str, str], Row] = {
     ("GET", r"/api/whatsapp/chats/(?P<user_id>[0-9]+)/(?P<chat_id>[^/]+)/messages"): Row(
         "/api/whatsapp/chats/{subject}/{chat}/messages", owner_or_admin(200)
     ),
+    ("GET", WA.format("search")): Row("/api/whatsapp/search/{subject}?q=alice-secret-message", owner_or_admin(200)),
     ("POST", WA.format("disconnect")): Row("/api/whatsapp/disconnect/{subject}", owner_or_admin(200, writes=True), settle=True),
     ("POST", WA.format("restart")): Row("/api/whatsapp/restart/{subject}", owner_or_admin(202, writes=True), settle=True),
     # one message of the session (the seeded one), and what can be done with it
@@ -437,7 +438,8 @@ def check_answer(
     if path.startswith("/api/whatsapp/"):
         if isinstance(body, dict) and "userId" in body and body["userId"] != alice["id"]:
             problems.append(f"{where}: answered the session of user {body['userId']}")
-        if method == "GET" and path.startswith("/api/whatsapp/chats/") and not (SECRET_CHAT in text and SECRET_BODY in text):
+        own = ("/api/whatsapp/chats/", "/api/whatsapp/search/")
+        if method == "GET" and path.startswith(own) and not (SECRET_CHAT in text and SECRET_BODY in text):
             problems.append(f"{where}: Alice's own chat is missing from the answer")
     if path.startswith("/api/admin/users/") and method == "PUT" and body["id"] != subject["id"]:
         problems.append(f"{where}: changed user {body['id']} instead of {subject['id']}")

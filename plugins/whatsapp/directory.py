@@ -19,7 +19,6 @@ from clients import MessageNotFound, NotConnected, SessionError, SessionManager,
 from server.errors import ApiError, Conflict, NotFound, RateLimited
 from server.files import private_dir
 from server.outbound import OutboundError, fetch_to_file
-from server.pagination import LIKE_ESCAPE, like_pattern
 
 from plugins.whatsapp.ingest import Ingest
 from plugins.whatsapp.ratelimit import TokenBucket
@@ -53,7 +52,7 @@ class Directory:
         return await people.save_contacts(self.app.db, user_id, contacts)
 
     async def contacts(self, user_id: int, q: str | None, limit: int, offset: int) -> tuple[list[dict], int]:
-        return await people.list_contacts(self.app.db, user_id, q, limit, offset, like=_like)
+        return await people.list_contacts(self.app.db, user_id, q, limit, offset)
 
     # -- numbers ----------------------------------------------------------------------------------
     async def check(self, user_id: int, phone: str) -> dict[str, Any]:
@@ -172,10 +171,6 @@ class Directory:
         wait = bucket.take()
         if wait > 0:
             raise RateLimited(wait, "Asking WhatsApp too often for this session; slow down.")
-
-
-def _like(q: str) -> tuple[str, str]:
-    return like_pattern(q), LIKE_ESCAPE
 
 
 def _not_connected(manager: SessionManager, user_id: int) -> Conflict:

@@ -6,6 +6,7 @@ from server.errors import ApiError
 from server.pagination import PageSchema, page
 
 from plugins.whatsapp import store
+from plugins.whatsapp.store import people, search
 from plugins.whatsapp.base import OTHER_USER_ERRORS, USER_ID, WhatsAppHandler
 from plugins.whatsapp.params import parse_before
 from plugins.whatsapp.qr import qr_data_url, qr_png
@@ -17,6 +18,7 @@ from plugins.whatsapp.schemas import (
     MessagesQuerySchema,
     QrQuerySchema,
     QrSchema,
+    SearchQuerySchema,
     SendSchema,
     SessionStatusSchema,
 )
@@ -96,7 +98,26 @@ class ChatsHandler(WhatsAppHandler):
     async def get(self, user_id: str) -> None:
         uid = await self.target(user_id)
         args = openapi.load_query(self)
-        items, total = await store.list_chats(self.db, uid, args["limit"], args["offset"])
+        items, total = await store.list_chats(self.db, uid, args["limit"], args["offset"], q=args["q"])
+        self.write_json(page(items, total, args))
+
+
+class SearchHandler(WhatsAppHandler):
+    @access.user
+    @openapi.doc(
+        summary="Find messages by their words, newest first",
+        description="Every word of `q` must appear in the message's text or caption, as a word or the start of one, "
+                    "in any letter case. Served from the database: works while the session is stopped.",
+        query=SearchQuerySchema,
+        responses={200: openapi.list_of(MessageSchema)},
+        errors=OTHER_USER_ERRORS,
+        tags=["whatsapp"],
+    )
+    async def get(self, user_id: str) -> None:
+        uid = await self.target(user_id)
+        args = openapi.load_query(self)
+        chat_id = args["chat_id"] and await people.stored_chat_id(self.db, uid, args["chat_id"])
+        items, total = await search.search_messages(self.db, uid, args["q"], chat_id, args["limit"], args["offset"])
         self.write_json(page(items, total, args))
 
 
@@ -116,6 +137,7 @@ class MessagesHandler(WhatsAppHandler):
             before = parse_before(args["before"])
         except ValueError as exc:
             raise ApiError(422, "Validation failed.", fields={"before": [str(exc)]}) from None
+        chat_id = await people.stored_chat_id(self.db, uid, chat_id)  # a client may name it by its @lid
         items, total = await store.list_messages(self.db, uid, chat_id, args["limit"], args["offset"], before)
         self.write_json(page(items, total, args))
 
@@ -177,6 +199,7 @@ default_handlers = [
     (rf"/api/whatsapp/send/{USER_ID}", SendHandler),
     (rf"/api/whatsapp/chats/{USER_ID}", ChatsHandler),
     (rf"/api/whatsapp/chats/{USER_ID}/(?P<chat_id>[^/]+)/messages", MessagesHandler),
+    (rf"/api/whatsapp/search/{USER_ID}", SearchHandler),
     (rf"/api/whatsapp/disconnect/{USER_ID}", DisconnectHandler),
     (rf"/api/whatsapp/restart/{USER_ID}", RestartHandler),
     (rf"/api/whatsapp/clear-session/{USER_ID}", ClearSessionHandler),

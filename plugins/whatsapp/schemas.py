@@ -4,10 +4,15 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from clients import chat_id_of
-from server.pagination import PageSchema, SearchPageSchema
+from server.pagination import PageSchema, SearchPageSchema, no_null_character
 from server.schemas import Timestamp
 
 from plugins.whatsapp.media.config import MediaConfigSchema
+
+
+def has_a_word(value: str) -> None:
+    if not any(ch.isalnum() for ch in value):
+        raise ValidationError("Needs at least one letter or digit.")
 
 
 class SendRateSchema(Schema):
@@ -111,8 +116,15 @@ class DeleteQuerySchema(Schema):
         "description": "everyone: deleted on every device (your own messages, while WhatsApp allows it); me: here only."})
 
 
-class ChatsQuerySchema(PageSchema):
-    pass
+class ChatsQuerySchema(SearchPageSchema):
+    """``q`` keeps the chats whose name or number holds it, in any letter case."""
+
+
+class SearchQuerySchema(PageSchema):
+    q = fields.String(required=True, validate=[validate.Length(min=1, max=200), no_null_character, has_a_word],
+                      metadata={"description": "Words that must all appear in a message, each as a word or its start."})
+    chat_id = fields.String(data_key="chatId", load_default=None, validate=validate.Length(min=1, max=128),
+                            metadata={"description": "Only this chat's messages."})
 
 
 class MessagesQuerySchema(PageSchema):

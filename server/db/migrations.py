@@ -51,12 +51,15 @@ def migration_files(folder: Traversable) -> list[Traversable]:
 
 
 def split_statements(sql: str) -> list[str]:
-    """Split a file on semicolons that end a line; comments starting with ``--`` are dropped."""
+    """Split a file on semicolons that end a line; comments starting with ``--`` are dropped.
+
+    A ``CREATE TRIGGER`` runs on to the line ``END;``, so the statements of its body stay in it."""
     lines = [line for line in sql.splitlines() if not line.strip().startswith("--")]
     statements, current = [], []
     for line in lines:
         current.append(line)
-        if line.rstrip().endswith(";"):
+        in_trigger = "\n".join(current).lstrip().upper().startswith("CREATE TRIGGER")
+        if (line.strip().upper() == "END;") if in_trigger else line.rstrip().endswith(";"):
             statement = "\n".join(current).strip().rstrip(";").strip()
             if statement:
                 statements.append(statement)

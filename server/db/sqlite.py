@@ -68,6 +68,9 @@ class SQLiteDatabase(Database):
         conn.row_factory = sqlite3.Row
         for pragma in ("foreign_keys = ON", "journal_mode = WAL", "busy_timeout = 5000", "synchronous = NORMAL"):
             await conn.execute(f"PRAGMA {pragma}")
+        # Unicode lowercase for case-insensitive search (server.pagination.contains_folded):
+        # SQLite's own lower() and LIKE fold ASCII only.
+        await conn.create_function("ulower", 1, _unicode_lower, deterministic=True)
         self._conn = conn
 
     async def close(self) -> None:
@@ -103,3 +106,7 @@ class SQLiteDatabase(Database):
 
     def pool_info(self) -> dict[str, Any]:
         return {"size": 1, "free": 0 if self._lock.locked() else 1, "maxsize": 1}
+
+
+def _unicode_lower(text: Any) -> Any:
+    return text.lower() if isinstance(text, str) else text

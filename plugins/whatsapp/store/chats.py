@@ -6,12 +6,17 @@ A chat row keeps a copy of its newest message for the list; its ack is read back
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Iterable
 
 from server.db import Queries, retry_deadlocks
+from server.pagination import contains_folded, like_pattern
 from server.timeutil import iso
 
 from plugins.whatsapp.store.messages import COLUMNS, api_message, row_message, save_message
+
+CHAT_COLUMNS = "wa_id, name, is_group, unread_count, timestamp, last_message"
+_PHONE_LIKE = re.compile(r"^[\d\s+().-]*\d[\d\s+().-]*$")  # a number as people write one
 
 
 def api_chat(chat: dict[str, Any], last: dict[str, Any] | None) -> dict[str, Any]:
@@ -94,7 +99,7 @@ async def save_sync(
 
 async def get_chat(db: Queries, user_id: int, chat_id: str) -> dict[str, Any] | None:
     row = await db.fetch_one(
-        "SELECT wa_id, name, is_group, unread_count, timestamp, last_message FROM chats WHERE user_id = ? AND wa_id = ?",
+        f"SELECT {CHAT_COLUMNS} FROM chats WHERE user_id = ? AND wa_id = ?",
         (user_id, chat_id),
     )
     if row is None:
@@ -116,12 +121,19 @@ def _row_chat(row: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-async def list_chats(db: Queries, user_id: int, limit: int, offset: int) -> tuple[list[dict[str, Any]], int]:
-    total = await db.fetch_value("SELECT COUNT(*) FROM chats WHERE user_id = ?", (user_id,))
+async def list_chats(db: Queries, user_id: int, limit: int, offset: int,
+                     q: str | None = None) -> tuple[list[dict[str, Any]], int]:
+    """A page of chats, newest first; ``q`` keeps those whose name or number holds it, in any
+    letter case ("+7 999" finds 79991234567@c.us)."""
+    where, params = "user_id = ?", [user_id]
+    if q:
+        digits = re.sub(r"\D", "", q) if _PHONE_LIKE.match(q) else ""
+        where += f" AND ({contains_folded('name', db.dialect)} OR {contains_folded('wa_id', db.dialect)})"
+        params += [like_pattern(q.lower()), like_pattern(digits or q.lower())]
+    total = await db.fetch_value(f"SELECT COUNT(*) FROM chats WHERE {where}", params)
     rows = await db.fetch_all(
-        "SELECT wa_id, name, is_group, unread_count, timestamp, last_message FROM chats"
-        " WHERE user_id = ? ORDER BY timestamp DESC, id DESC LIMIT ? OFFSET ?",
-        (user_id, limit, offset),
+        f"SELECT {CHAT_COLUMNS} FROM chats WHERE {where} ORDER BY timestamp DESC, id DESC LIMIT ? OFFSET ?",
+        (*params, limit, offset),
     )
     return await _with_current_last(db, user_id, [_row_chat(r) for r in rows]), int(total)
 

@@ -12,6 +12,7 @@ import time
 from typing import Any, Iterable
 
 from server.db import Queries
+from server.pagination import contains_folded, like_pattern
 from server.timeutil import now_db
 
 
@@ -119,13 +120,12 @@ def api_contact(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def list_contacts(db: Queries, user_id: int, q: str | None, limit: int, offset: int,
-                        like: Any = None) -> tuple[list[dict[str, Any]], int]:
+async def list_contacts(db: Queries, user_id: int, q: str | None, limit: int,
+                        offset: int) -> tuple[list[dict[str, Any]], int]:
     where, params = "user_id = ?", [user_id]
     if q:
-        pattern, escape = like(q)
-        where += f" AND (name LIKE ? {escape} OR pushname LIKE ? {escape} OR wa_id LIKE ? {escape})"
-        params += [pattern] * 3
+        where += " AND (" + " OR ".join(contains_folded(c, db.dialect) for c in ("name", "pushname", "wa_id")) + ")"
+        params += [like_pattern(q.lower())] * 3
     total = await db.fetch_value(f"SELECT COUNT(*) FROM wa_contacts WHERE {where}", params)
     rows = await db.fetch_all(
         f"SELECT wa_id, lid, phone, name, pushname, is_my_contact, is_business FROM wa_contacts WHERE {where}"
