@@ -1,6 +1,7 @@
-"""wamulti's benchmarks: the four figures of docs/architecture.md "Performance", run by `make bench`.
+"""wamulti's benchmarks: the four figures of docs/architecture.md "Performance", and ``media`` (a
+20 MB upload and send, the server's memory meanwhile: issue 12), run by `make bench`.
 
-One module per figure (``rest``, ``health``, ``fanout``, ``sessions``), each with an async
+One module per figure (``rest``, ``health``, ``fanout``, ``sessions``, ``media``), each with an async
 ``run(ctx) -> dict``; ``load`` is the load generator, ``common`` starts and stops processes.
 """
 from __future__ import annotations
@@ -32,9 +33,16 @@ async def _sessions(ctx: Any) -> dict:
     return await sessions.run(ctx)
 
 
+async def _media(ctx: Any) -> dict:
+    from bench import media
+
+    return await media.run(ctx)
+
+
 FIGURES: dict[str, Callable[[Any], Awaitable[dict]]] = {
     "rest": _rest,
     "health": _health,
     "fanout": _fanout,
     "sessions": _sessions,
+    "media": _media,
 }

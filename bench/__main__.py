@@ -1,8 +1,8 @@
 """``python -m bench [--quick] [--out bench/results] [--only rest,health] [--profile rest]``
 
-Runs the four figures of docs/architecture.md "Performance" in one run on this machine and writes
-``bench-<timestamp>.json`` and ``.md`` into the output folder, plus ``latest.json``/``latest.md``.
-Exits 1 when a figure failed (its error is in the JSON), 130 when interrupted.
+Runs the figures (the four of docs/architecture.md "Performance", and ``media``) in one run on this
+machine and writes ``bench-<timestamp>.json`` and ``.md`` into the output folder, plus
+``latest.json``/``latest.md``. Exits 1 when a figure failed (its error is in the JSON), 130 when interrupted.
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from bench.report import markdown
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bench", description="Measure wamulti's four performance figures.")
+    parser = argparse.ArgumentParser(prog="python -m bench", description="Measure wamulti's performance figures.")
     parser.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run of every figure (under 90 s)")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results"), help="output folder (default bench/results)")
     parser.add_argument("--only", default="", help=f"comma-separated figures to run, of: {', '.join(FIGURES)}")

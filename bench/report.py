@@ -116,4 +116,44 @@ def markdown(report: dict[str, Any]) -> str:
             lines += ["", f"Start→QR over every session started: p50 {_num(total.get('p50_s'), 2)} s, "
                           f"p99 {_num(total.get('p99_s'), 2)} s ({_num(total.get('samples'))} sessions).", "",
                       f"How: {fig.get('how', '')}", ""]
+
+    if "media" in figs:
+        lines += _media(figs["media"])
     return "\n".join(lines) + "\n"
+
+
+def _browser(growth: dict[str, Any]) -> str:
+    if not growth:
+        return "–"
+    return f"{_num(growth['growth_mb'], 1)} (from {_num(growth['baseline_mb'], 0)})"
+
+
+def _media(fig: dict[str, Any]) -> list[str]:
+    lines = [f"## 5. Media: a {_num(fig.get('file_mb'))} MB upload and send", "", *_failed(fig)]
+    runs = [*fig.get("warmups", []), *fig.get("runs", [])]
+    if not runs:
+        return lines
+    lines += ["| run | upload s | upload MB/s | send s | server RSS before MB | server peak MB | server growth MB "
+              "| growth / file size | server VmHWM growth MB | browser growth MB (from Σ RSS of its processes before) "
+              "| bytes at the phone |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for r in runs:
+        server, browser = r["server"], r.get("browser") or {}
+        matched = {True: "sha256 equal", False: "**differ**", None: "not listed"}[r.get("sha256_matched")]
+        lines.append(f"| {r['run']} | {_num(r['upload_s'], 2)} | {_num(r['upload_mb_per_s'], 1)} | {_num(r['send_s'], 2)} | "
+                     f"{_num(server['baseline_mb'], 1)} | {_num(server['peak_mb'], 1)} | {_num(server['growth_mb'], 1)} | "
+                     f"**{_pct(server['growth_of_file'])}** | {_num(server.get('hwm_growth_mb'), 1)} | "
+                     f"{_browser(browser)} | {matched} |")
+    s = fig.get("summary") or {}
+    if s:
+        verdict = "under" if s.get("under_bound") else "**not** under"
+        lines += ["", f"Median of {_num(s.get('runs'))} measured run(s): upload {_num(s.get('upload_s'), 2)} s, send "
+                      f"{_num(s.get('send_s'), 2)} s; server peak growth {_num(s.get('server_growth_mb'), 1)} MB "
+                      f"({_pct(s.get('server_growth_of_file'))} of the file; largest {_pct(s.get('server_growth_of_file_max'))}, "
+                      f"{verdict} {_pct(s.get('bound_of_file'))} in every run, VmHWM included); browser growth "
+                      f"{_num(s.get('browser_growth_mb'), 1)} MB. Bytes at the phone: "
+                      f"{'all equal' if s.get('all_matched') else '**not all equal**'}."]
+        if not fig.get("warmups"):
+            lines[-1] += (" No warm-up run here: the growth includes what the server allocates once, on the first "
+                          "large body it handles, which a small file does not outweigh.")
+    return [*lines, "", f"How: {fig.get('how', '')}", ""]

@@ -50,6 +50,7 @@ def manager_settings(app: Any) -> ManagerSettings:
         restart_backoff=(cfg["restart_backoff_initial"], cfg["restart_backoff_max"]),
         max_restarts=cfg["max_restarts"],
         headless=cfg["headless"],
+        link_timeout=cfg["link_timeout"],
     )
 
 
