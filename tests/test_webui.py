@@ -40,7 +40,8 @@ async def test_the_page_and_its_files_are_served_under_a_strict_policy(server, l
     policy = dict(part.strip().split(" ", 1) for part in page.headers["Content-Security-Policy"].split(";"))
     assert policy["default-src"] == "'none'"
     assert policy["script-src"] == "'self'" and policy["style-src"] == "'self'"
-    assert policy["img-src"] == "'self' data:"
+    # Thumbnails come inline (data:); media fetched with the token show through object URLs (blob:).
+    assert policy["img-src"] == "'self' data: blob:" and policy["media-src"] == "blob:"
     host = f"127.0.0.1:{server.app.port}"
     assert policy["connect-src"] == f"'self' ws://{host} wss://{host}"
     assert policy["frame-ancestors"] == "'none'" and policy["base-uri"] == "'none'"

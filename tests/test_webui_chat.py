@@ -13,9 +13,8 @@ import pytest
 
 from plugins.whatsapp.qr import qr_data_url
 from tests.support.server import TEST_PASSWORD, bearer
-from tests.fakewa.control import SimControlError
 from tests.fakewa.settings import SimSettings
-from tests.support.webui import DESKTOP, PHONE, UI, artifact_prefix
+from tests.support.webui import DESKTOP, PHONE, UI, artifact_prefix, scan_shown_qr
 from tests.support.whatsapp import messages, status, wa_config, wait_for
 
 ALICE, CAROL, DAVE, ERIN, FRANK = "79990000201", "79990000203", "79990000204", "79990000209", "79990000210"
@@ -53,20 +52,6 @@ WATCH_STATES = """() => {
 def fakewa_settings() -> SimSettings:
     """QR codes that change every 1.5 s, so the test sees the page refresh one."""
     return SimSettings.fast(qr_interval=1.5, qr_max_refs=40)
-
-
-async def scan_shown_qr(ui: UI, fakewa, phone: str, pushname: str) -> None:
-    """Scan the code on the page with the simulated phone (it may rotate in between: then again)."""
-    for _ in range(4):
-        ref = await ui.until("() => document.querySelector('.qr[data-ref]')?.dataset.ref", what="a QR code")
-        assert await ui.attr(".qr-image", "src") == qr_data_url(ref), "the image shows this payload"
-        try:
-            await fakewa.scan(ref, phone, pushname)
-            return
-        except SimControlError as exc:
-            if exc.status != 404:
-                raise
-    raise AssertionError("every QR code shown had expired before it was scanned")
 
 
 async def bubble(ui: UI, body: str, ack: int, timeout: float = 15) -> dict:

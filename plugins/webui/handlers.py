@@ -2,6 +2,11 @@
 
 The page renders untrusted text (message bodies, chat and user names) with ``textContent``
 only; the policy is the second line of defence: no inline script, no other origin.
+
+Media files need the Authorization header, which an ``<img src>`` or ``<audio src>`` cannot
+send (and the API never takes a token from a URL): the page fetches them and shows them through
+``blob:`` object URLs. Only the page's own scripts (``script-src 'self'``) can mint one, from
+bytes they fetched, so ``blob:`` lets in no other origin; thumbnails come inline as ``data:``.
 """
 from __future__ import annotations
 
@@ -21,14 +26,15 @@ _HOST = re.compile(r"^[A-Za-z0-9.\-]+(:[0-9]{1,5})?$|^\[[0-9A-Fa-f:.]+\](:[0-9]{
 
 def content_security_policy(host: str) -> str:
     """The page's policy. ``connect-src`` names the websocket origin too: older browsers do not
-    count ws:/wss: of the same host as 'self'."""
+    count ws:/wss: of the same host as 'self'. ``blob:`` is for the media the page fetched."""
     sockets = f" ws://{host} wss://{host}" if _HOST.match(host) else ""
     return "; ".join(
         [
             "default-src 'none'",
             "script-src 'self'",
             "style-src 'self'",
-            "img-src 'self' data:",
+            "img-src 'self' data: blob:",
+            "media-src blob:",
             f"connect-src 'self'{sockets}",
             "manifest-src 'self'",
             "base-uri 'none'",

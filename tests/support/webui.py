@@ -1,13 +1,18 @@
 """The web app in real Chromium: a page wrapper whose every wait fails with a screenshot."""
 from __future__ import annotations
 
+import asyncio
 import re
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pyppeteer.errors import ElementHandleError
 from pyppeteer.errors import TimeoutError as PageTimeout
 
+from plugins.whatsapp.qr import qr_data_url
+from tests.fakewa.control import SimControlError
 from tests.support.server import ROOT
 
 
@@ -104,8 +109,16 @@ class UI:
         await self.page.type(selector, value)
 
     async def click(self, selector: str) -> None:
-        await self.visible(selector)
-        await self.page.click(selector)
+        """Click the element; when a live update draws it anew between finding it and clicking
+        it (pyppeteer's click is not one step), click the new one."""
+        for attempt in range(3):
+            await self.visible(selector)
+            try:
+                await self.page.click(selector)
+                return
+            except ElementHandleError as exc:
+                if "detached" not in str(exc) or attempt == 2:
+                    raise
 
     async def press(self, key: str, *, shift: bool = False) -> None:
         if shift:
@@ -138,3 +151,44 @@ class UI:
 
     def assert_clean(self) -> None:
         assert not self.problems, f"{self.name}: the page reported problems: {self.problems}"
+
+
+async def scan_shown_qr(ui: UI, fakewa: Any, phone: str, pushname: str) -> None:
+    """Scan the code on the page with the simulated phone (it may rotate in between: then again)."""
+    for _ in range(4):
+        ref = await ui.until("() => document.querySelector('.qr[data-ref]')?.dataset.ref", timeout=30, what="a QR code")
+        assert await ui.attr(".qr-image", "src") == qr_data_url(ref), "the image shows this payload"
+        try:
+            await fakewa.scan(ref, phone, pushname)
+            return
+        except SimControlError as exc:
+            if exc.status != 404:
+                raise
+    raise AssertionError("every QR code shown had expired before it was scanned")
+
+
+async def link_whatsapp(ui: UI, fakewa: Any, phone: str, pushname: str) -> None:
+    """Start WhatsApp from the panel and scan the QR code it shows with ``phone``: connected."""
+    await ui.click(".session-panel [data-action=start]")
+    await scan_shown_qr(ui, fakewa, phone, pushname)
+    await ui.text_of(".session-panel .state-badge", "Connected", timeout=30)
+
+
+async def allow_downloads(ui: UI, folder: Path) -> Path:
+    """Files the page saves (an ``<a download>``) land in ``folder``, as a person's would."""
+    folder.mkdir(parents=True, exist_ok=True)
+    session = await ui.page.target.createCDPSession()
+    await session.send("Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(folder)})
+    return folder
+
+
+async def downloaded(folder: Path, name: str, timeout: float = 15) -> bytes:
+    """The bytes of ``folder/name`` once Chromium has finished writing it."""
+    path = folder / name
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        partial = list(folder.glob("*.crdownload"))
+        if path.exists() and not partial:
+            return path.read_bytes()
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{name} was not downloaded into {folder} (there: {sorted(p.name for p in folder.iterdir())})")

@@ -1,12 +1,20 @@
 // The REST API: the token kept in localStorage, JSON in and out, errors as ApiError.
 
+// Every sentence this module may show a person.
+const TEXT = {
+  answered: (status) => `The server answered ${status}.`,
+  unreachable: 'The server cannot be reached; check your connection.',
+  uploadCut: 'The upload failed: the connection was closed. The file may be too large, or the server cannot be reached.',
+  uploadCancelled: 'The upload was cancelled.',
+};
+
 const TOKEN_KEY = 'wamulti.token';
 const USER_KEY = 'wamulti.user';
 
 export class ApiError extends Error {
   constructor(status, body, retryAfter = null) {
     const error = (body && body.error) || {};
-    super(error.message || `The server answered ${status}.`);
+    super(error.message || TEXT.answered(status));
     this.status = status;
     this.code = error.code || 'error';
     this.fields = error.fields || null;
@@ -58,7 +66,7 @@ export async function request(method, path, body) {
   try {
     response = await fetch(path, init);
   } catch {
-    throw new ApiError(0, { error: { code: 'network', message: 'The server cannot be reached; check your connection.' } });
+    throw networkError();
   }
   const text = await response.text();
   let data = null;
@@ -75,6 +83,87 @@ export async function request(method, path, body) {
     throw error;
   }
   return data;
+}
+
+function authHeaders() {
+  const token = auth.token;
+  return token ? { Authorization: `Bearer ${token}` } : {};
+}
+
+function networkError() {
+  return new ApiError(0, { error: { code: 'network', message: TEXT.unreachable } });
+}
+
+/** A file the API serves (a message's media) as a Blob, fetched with the token. */
+export async function fetchBlob(path) {
+  const headers = authHeaders();
+  let response;
+  try {
+    response = await fetch(path, { headers, cache: 'no-store' });
+  } catch {
+    throw networkError();
+  }
+  if (!response.ok) {
+    let data = null;
+    try {
+      data = await response.json();
+    } catch {
+      data = null;
+    }
+    const error = new ApiError(response.status, data, response.headers.get('Retry-After'));
+    if (response.status === 401 && headers.Authorization) unauthorized(error);
+    throw error;
+  }
+  return response.blob();
+}
+
+// Types the upload route reads as something else than a file: a JSON body is an {url} to fetch.
+const NOT_A_FILE_TYPE = /^(application\/json|multipart\/)/i;
+
+/**
+ * Upload a file as the raw body, with its own Content-Type and ?filename=. XMLHttpRequest, not
+ * fetch, for its upload progress: ``onProgress(fraction)``. ``signal`` (an AbortSignal) cancels.
+ * Resolves with the API's answer; rejects with an ApiError (code 'aborted' when cancelled).
+ */
+export function uploadFile(path, file, { onProgress, signal } = {}) {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    const headers = authHeaders();
+    xhr.open('POST', `${path}${query({ filename: file.name })}`);
+    for (const [name, value] of Object.entries(headers)) xhr.setRequestHeader(name, value);
+    xhr.setRequestHeader('Accept', 'application/json');
+    const type = file.type && !NOT_A_FILE_TYPE.test(file.type) ? file.type : 'application/octet-stream';
+    xhr.setRequestHeader('Content-Type', type);
+    xhr.upload.addEventListener('progress', (event) => {
+      if (event.lengthComputable && onProgress) onProgress(event.total ? event.loaded / event.total : 1);
+    });
+    xhr.addEventListener('load', () => {
+      let data = null;
+      try {
+        data = xhr.responseText ? JSON.parse(xhr.responseText) : null;
+      } catch {
+        data = null;
+      }
+      if (xhr.status >= 200 && xhr.status < 300) {
+        resolve(data);
+        return;
+      }
+      const error = new ApiError(xhr.status, data, xhr.getResponseHeader('Retry-After'));
+      if (xhr.status === 401 && headers.Authorization) unauthorized(error);
+      reject(error);
+    });
+    // A connection cut while sending: the server drops one whose body is far over its limit.
+    xhr.addEventListener('error', () => reject(new ApiError(0, { error: { code: 'network', message: TEXT.uploadCut } })));
+    xhr.addEventListener('abort', () => reject(new ApiError(0, { error: { code: 'aborted', message: TEXT.uploadCancelled } })));
+    if (signal) {
+      if (signal.aborted) {
+        reject(new ApiError(0, { error: { code: 'aborted', message: TEXT.uploadCancelled } }));
+        return;
+      }
+      signal.addEventListener('abort', () => xhr.abort(), { once: true });
+    }
+    xhr.send(file);
+  });
 }
 
 export const api = {

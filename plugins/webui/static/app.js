@@ -1,12 +1,13 @@
 // wamulti's web app: routes by the URL's hash, signs in and out, and puts the pages up.
 //
-//   api.js     REST calls, the token in localStorage, ApiError
-//   socket.js  /ws with reconnection and back-off, commands with refs
-//   store.js   what the page knows: the session, chats, messages (REST and frames merged)
-//   live.js    the signed-in user's socket, models and calls; catch-up after reconnecting
-//   dom.js     building elements (text only, never HTML), icons, ticks, formatting
-//   views/     auth, shell (top bar, chats page), session panel, chat list, conversation,
-//              admin pages, the confirmation dialog
+//   api.js       REST calls, the token in localStorage, ApiError; media fetched and uploaded
+//   socket.js    /ws with reconnection and back-off, commands with refs
+//   store.js     what the page knows: the session, chats, messages (REST and frames merged)
+//   live.js      the signed-in user's socket, models and calls; catch-up after reconnecting
+//   dom.js       building elements (text only, never HTML), icons, ticks, formatting
+//   messages.js  what a message is in words: its kind, previews, sizes, what may be done with it
+//   views/       auth, shell (top bar, chats page), session panel, chat list, conversation
+//                (bubble, media, composer, menu), admin pages, the confirmation dialog
 
 import { auth, onUnauthorized } from './api.js';
 import { h, replaceChildren } from './dom.js';

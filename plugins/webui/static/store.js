@@ -3,10 +3,18 @@
 // or before the REST answer it belongs to, changes nothing twice.
 
 import { toMillis } from './dom.js';
+import { sendKey } from './messages.js';
 
 // A REST answer may be older than the frames that arrived while it travelled: each model
 // counts frames, a REST call notes the count when it starts (mark()), and its answer is
 // applied only when no frame came in between. Frames keep coming, so nothing is lost.
+// For messages the rule holds per message: what a frame changed in one (reactions, an edit, a
+// revoke) stays when an older REST answer about it lands; a message deleted stays deleted.
+
+// The fields of a message that frames change after it arrived.
+const LIVE_FIELDS = ['body', 'caption', 'edited', 'revoked', 'type', 'media', 'location', 'quoted', 'quotedId', 'reactions'];
+const REVOKED = { revoked: true, type: 'revoked', body: '', caption: null, media: null, location: null, quoted: null, quotedId: null, reactions: [] };
+const KEPT_IDS = 2000; // deleted ids (and early changes) remembered, so a late REST page undoes none
 
 export class SessionModel extends EventTarget {
   constructor() {
@@ -120,6 +128,9 @@ export class ChatStore extends EventTarget {
     this.lowSeq = 0;
     this.frames = 0;
     this.liveAt = new Map(); // chatId -> frame count when a frame last touched it
+    this.frameAt = new Map(); // message id -> frame count when a frame last changed it
+    this.gone = new Set(); // ids of messages deleted (for me), newest last
+    this.earlyChanges = new Map(); // message id -> changes frames made before the message was kept here
   }
 
   mark() {
@@ -218,15 +229,33 @@ export class ChatStore extends EventTarget {
     return map;
   }
 
-  /** A message from the server (REST or a frame). */
-  addMessage(msg, { emit = true } = {}) {
+  /**
+   * A message from the server: a frame, or a REST answer asked for when the frame count was
+   * ``since`` (what frames changed in the message since then stays).
+   */
+  addMessage(msg, { emit = true, since } = {}) {
+    if (this.gone.has(msg.id)) return;
     const map = this.chatMessages(msg.chatId);
     const old = map.get(msg.id);
+    if (old && since !== undefined && (this.frameAt.get(msg.id) || 0) > since) {
+      msg = { ...msg };
+      for (const key of LIVE_FIELDS) msg[key] = old[key];
+    }
+    if (old && old.revoked) msg = { ...msg, ...REVOKED }; // a revoke is final
+    const early = this.earlyChanges.get(msg.id);
+    if (early) {
+      // Frames (a reaction, an edit) that came while the page with this message travelled.
+      this.earlyChanges.delete(msg.id);
+      msg = { ...msg };
+      for (const change of early) Object.assign(msg, change(msg));
+    }
     let seq = old ? old._seq : msg._seq;
     if (!old && msg.fromMe) {
       // The socket may bring our own message before the send's reply: it takes the place
-      // of the pending bubble with the same text, so the message never shows twice.
-      const local = [...map.values()].find((m) => m.local && m.ack >= 0 && m.body === msg.body);
+      // of the pending bubble with the same text (or caption, or place), so the message never
+      // shows twice.
+      const key = sendKey(msg);
+      const local = [...map.values()].find((m) => m.local && m.ack >= 0 && sendKey(m) === key);
       if (local) {
         map.delete(local.id);
         seq = local._seq;
@@ -253,7 +282,7 @@ export class ChatStore extends EventTarget {
    * next older page starts right after them (``serverCount`` is its offset): a newest page
    * for a chat that was not loaded, or that does not meet what is kept, replaces it.
    */
-  setMessages(chatId, items, total, { older = false } = {}) {
+  setMessages(chatId, items, total, { older = false, since } = {}) {
     const map = this.chatMessages(chatId);
     const kept = this.serverCount(chatId);
     if (!older && (!this.loadedChats.has(chatId) || (kept && items.length && !items.some((m) => map.has(m.id))))) {
@@ -263,8 +292,8 @@ export class ChatStore extends EventTarget {
     }
     // Messages of one second keep the server's order: a newest page goes in oldest first, an
     // older page newest first with ever smaller sequence numbers, before all the others.
-    if (older) for (const msg of items) this.addMessage({ ...msg, _seq: --this.lowSeq }, { emit: false });
-    else for (const msg of [...items].reverse()) this.addMessage(msg, { emit: false });
+    if (older) for (const msg of items) this.addMessage({ ...msg, _seq: --this.lowSeq }, { emit: false, since });
+    else for (const msg of [...items].reverse()) this.addMessage(msg, { emit: false, since });
     this.loadedChats.add(chatId);
     this.hasOlder.set(chatId, this.serverCount(chatId) < total);
     this.reconcile(chatId);
@@ -287,6 +316,7 @@ export class ChatStore extends EventTarget {
 
   /** A message frame: kept for followed chats; for the others only their list row changes. */
   frameMessage(msg) {
+    this.frameAt.set(msg.id, this.frames);
     if (this.follows(msg.chatId)) {
       this.addMessage(msg);
     } else {
@@ -315,11 +345,80 @@ export class ChatStore extends EventTarget {
     }
   }
 
+  // -- what happens to a message afterwards (frames) ----------------------------------------------
+  /** Change a kept message (and the chat's last message when it is that one) after a frame. */
+  changeMessage(chatId, id, change) {
+    this.frameAt.set(id, this.frames);
+    const msg = this.messages.get(chatId)?.get(id);
+    if (msg) {
+      Object.assign(msg, change(msg));
+      this.emit('messages', { chatId });
+    } else if (this.follows(chatId)) {
+      this.earlyChanges.set(id, [...(this.earlyChanges.get(id) || []), change]);
+      if (this.earlyChanges.size > KEPT_IDS) this.earlyChanges.delete(this.earlyChanges.keys().next().value);
+    }
+    const chat = this.chats.get(chatId);
+    if (chat && chat.lastMessage && chat.lastMessage.id === id) {
+      chat.lastMessage = { ...chat.lastMessage, ...change(chat.lastMessage) };
+      this.emit('chats');
+    }
+  }
+
+  /** ``{id, chatId, from, emoji, fromMe, timestamp}``: one reaction per person; '' takes it back. */
+  setReaction({ id, chatId, from, emoji, fromMe, timestamp }) {
+    this.changeMessage(chatId, id, (msg) => {
+      const others = (msg.reactions || []).filter((r) => r.from !== from && !(fromMe && r.fromMe));
+      return { reactions: emoji ? [...others, { from, emoji, fromMe: !!fromMe, timestamp }] : others };
+    });
+  }
+
+  /** ``{id, chatId, body, caption}``: the message's new text. */
+  setEdited({ id, chatId, body, caption }) {
+    this.changeMessage(chatId, id, () => ({ body: body ?? '', caption: caption ?? null, edited: true }));
+  }
+
+  /** ``{id, chatId}``: deleted for everyone; the bubble stays, empty. */
+  setRevoked({ id, chatId }) {
+    this.changeMessage(chatId, id, () => ({ ...REVOKED }));
+  }
+
+  /** ``{id, chatId}``: deleted for me; the bubble goes, and no later REST page brings it back. */
+  removeMessage({ id, chatId }) {
+    this.gone.add(id);
+    if (this.gone.size > KEPT_IDS) this.gone.delete(this.gone.values().next().value);
+    this.earlyAcks.delete(id);
+    this.messages.get(chatId)?.delete(id);
+    const chat = this.chats.get(chatId);
+    if (chat && chat.lastMessage && chat.lastMessage.id === id) {
+      const rest = this.messagesOf(chatId);
+      chat.lastMessage = rest.length ? rest[rest.length - 1] : null;
+    }
+    this.emit('messages', { chatId });
+    this.emit('chats');
+  }
+
+  /** A message an action answered (a reaction, an edit), asked for at frame count ``since``. */
+  fromAction(msg, since) {
+    if (msg && msg.id && this.follows(msg.chatId)) this.addMessage(msg, { since });
+  }
+
+  /** A chat a REST call answered (a read), unless a frame about it came after ``since``. */
+  chatFromRest(chat, since) {
+    if (chat && chat.id && (this.liveAt.get(chat.id) || 0) <= since) this.upsertChat(chat);
+  }
+
   // -- the composer's optimistic messages ----------------------------------------------------------
-  addPending(chatId, body) {
+  /**
+   * A pending bubble for a send: a text (a string), or what the send will make (``{body,
+   * caption, type, media, location, quoted, quotedId}``, its ``request`` kept for a retry).
+   */
+  addPending(chatId, preview) {
     const id = `local-${++this.seq}`;
+    const shape = typeof preview === 'string' ? { body: preview, type: 'chat' } : preview;
     const msg = {
-      id, chatId, body, type: 'chat', fromMe: true, ack: 0, from: '', to: chatId,
+      body: '', caption: null, media: null, location: null, quoted: null, quotedId: null, reactions: [], edited: false, revoked: false,
+      ...shape,
+      id, chatId, fromMe: true, ack: 0, from: '', to: chatId,
       timestamp: new Date().toISOString(), local: true, sentAt: Date.now(), _seq: this.seq,
     };
     this.chatMessages(chatId).set(id, msg);
@@ -367,8 +466,9 @@ export class ChatStore extends EventTarget {
     if (!map) return;
     const claimed = new Set();
     for (const local of [...map.values()].filter((m) => m.local && m.unconfirmed)) {
+      const key = sendKey(local);
       const match = [...map.values()].find(
-        (m) => !m.local && m.fromMe && m.body === local.body && !claimed.has(m.id) && toMillis(m.timestamp) >= local.sentAt - 120000,
+        (m) => !m.local && m.fromMe && sendKey(m) === key && !claimed.has(m.id) && toMillis(m.timestamp) >= local.sentAt - 120000,
       );
       if (match) {
         claimed.add(match.id);

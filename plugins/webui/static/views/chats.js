@@ -1,18 +1,33 @@
 // The chat list (newest first, unread counts, last message) and "new chat by phone number".
 
 import { ackTick, chatIdFromPhone, chatTitle, h, replaceChildren, shortWhen } from '../dom.js';
+import { kindOf, previewText } from '../messages.js';
+
+// Every sentence this module may show a person.
+const TEXT = {
+  list: 'Chats, newest first',
+  empty: 'No chats yet. Link WhatsApp, or start a chat by phone number.',
+  title: 'Chats',
+  newChat: 'New chat by phone number',
+  phoneExample: '+7 999 123 45 67',
+  open: 'Open',
+  badPhone: 'Type a phone number with its country code: 6 to 15 digits, an optional +.',
+  you: 'You: ',
+  noMessages: 'No messages yet',
+  unread: (n) => `${n} unread`,
+};
 
 export class ChatList {
   constructor(live) {
     this.live = live;
     this.store = live.store;
     this.rows = new Map(); // chat id -> <li>
-    this.list = h('ul', { class: 'chat-list', 'aria-label': 'Chats, newest first' });
-    this.empty = h('p', { class: 'muted empty', text: 'No chats yet. Link WhatsApp, or start a chat by phone number.' });
+    this.list = h('ul', { class: 'chat-list', 'aria-label': TEXT.list });
+    this.empty = h('p', { class: 'muted empty', text: TEXT.empty });
     this.element = h(
       'section',
       { class: 'chats', 'aria-labelledby': 'chats-title' },
-      h('div', { class: 'panel-head' }, h('h2', { id: 'chats-title', text: 'Chats' })),
+      h('div', { class: 'panel-head' }, h('h2', { id: 'chats-title', text: TEXT.title })),
       this.newChatForm(),
       this.empty,
       this.list,
@@ -33,22 +48,22 @@ export class ChatList {
       type: 'tel',
       inputmode: 'tel',
       autocomplete: 'off',
-      placeholder: '+7 999 123 45 67',
+      placeholder: TEXT.phoneExample,
       'aria-describedby': 'new-chat-error',
     });
     const error = h('p', { class: 'field-error', id: 'new-chat-error' });
     const form = h(
       'form',
       { class: 'new-chat', novalidate: true },
-      h('label', { for: 'new-chat-phone', text: 'New chat by phone number' }),
-      h('div', { class: 'inline' }, input, h('button', { type: 'submit', class: 'button', text: 'Open' })),
+      h('label', { for: 'new-chat-phone', text: TEXT.newChat }),
+      h('div', { class: 'inline' }, input, h('button', { type: 'submit', class: 'button', text: TEXT.open })),
       error,
     );
     form.addEventListener('submit', (event) => {
       event.preventDefault();
       const chatId = chatIdFromPhone(input.value);
       if (!chatId) {
-        error.textContent = 'Type a phone number with its country code: 6 to 15 digits, an optional +.';
+        error.textContent = TEXT.badPhone;
         input.setAttribute('aria-invalid', 'true');
         input.focus();
         return;
@@ -86,7 +101,7 @@ export class ChatList {
     const unread = this.store.unread(chat);
     const last = chat.lastMessage;
     const open = chat.id === this.store.openChatId;
-    const signature = JSON.stringify([chat.name, chat.timestamp, unread, open, last && [last.id, last.ack, last.body, last.fromMe]]);
+    const signature = JSON.stringify([chat.name, chat.timestamp, unread, open, last && [last.id, last.ack, last.fromMe, previewText(last)]]);
     let li = this.rows.get(chat.id);
     if (li && li.dataset.signature === signature) return li;
     if (!li) {
@@ -99,9 +114,10 @@ export class ChatList {
     if (open) link.setAttribute('aria-current', 'page');
     else link.removeAttribute('aria-current');
     const title = chatTitle(chat);
+    const mine = last && last.fromMe && kindOf(last) !== 'revoked';
     const preview = last
-      ? [last.fromMe ? ackTick(last.ack) : null, h('span', { class: 'preview-text', text: (last.fromMe ? 'You: ' : '') + (last.body || `[${last.type}]`) })]
-      : [h('span', { class: 'preview-text muted', text: 'No messages yet' })];
+      ? [mine ? ackTick(last.ack) : null, h('span', { class: 'preview-text', text: (mine ? TEXT.you : '') + previewText(last) })]
+      : [h('span', { class: 'preview-text muted', text: TEXT.noMessages })];
     replaceChildren(
       link,
       h('span', { class: 'avatar', 'aria-hidden': 'true', text: initials(title) }),
@@ -113,7 +129,7 @@ export class ChatList {
           'span',
           { class: 'chat-bottom' },
           h('span', { class: 'chat-preview' }, preview),
-          unread ? h('span', { class: 'unread', 'aria-label': `${unread} unread`, text: String(unread) }) : null,
+          unread ? h('span', { class: 'unread', 'aria-label': TEXT.unread(unread), text: String(unread) }) : null,
         ),
       ),
     );

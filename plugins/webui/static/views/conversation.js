@@ -1,7 +1,63 @@
-// One conversation: bubbles with times and ack ticks that update live, older messages on
-// request, and the composer (Enter sends, Shift+Enter starts a new line).
+// One conversation: bubbles that update live (ticks, reactions, edits, deletes), older messages
+// on request, each bubble's actions menu (reply, react, edit, delete), files dropped onto it, and
+// the composer. While it is open and the page is seen, the chat is marked read.
 
-import { ackTick, chatTitle, clockTime, dayLabel, h, icon, phoneOf, toMillis } from '../dom.js';
+import { chatTitle, dayLabel, h, icon, phoneOf } from '../dom.js';
+import { actionsFor, myReaction } from '../messages.js';
+import { bubbleNode } from './bubble.js';
+import { Composer } from './composer.js';
+import { confirmDialog } from './dialog.js';
+import { MediaFiles, mediaElement, openViewer } from './media.js';
+import { closeMenu, openMenu } from './menu.js';
+
+// Every sentence this module may show a person.
+const TEXT = {
+  back: 'Back to chats',
+  older: 'Load older messages',
+  loading: 'Loading messages…',
+  loadingOlder: 'Loading older messages…',
+  loadFailed: (why) => `Could not load messages: ${why}`,
+  empty: 'No messages yet. Say hello!',
+  drop: 'Drop files to send them',
+  actions: 'Message actions',
+  reply: 'Reply',
+  react: 'React',
+  edit: 'Edit',
+  deleteForEveryone: 'Delete for everyone',
+  deleteForMe: 'Delete for me',
+  picker: 'Pick a reaction',
+  reactWith: (name) => `React with ${name}`,
+  takeBack: (name) => `Take back your ${name}`,
+  confirmEveryone: {
+    title: 'Delete for everyone?',
+    message: 'The message is deleted on every phone in this chat. This cannot be undone.',
+    confirm: 'Delete for everyone',
+  },
+  confirmMe: {
+    title: 'Delete for me?',
+    message: 'The message is deleted here only; the others in the chat keep it.',
+    confirm: 'Delete for me',
+  },
+  failed: {
+    react: (why) => `Could not react: ${why}`,
+    delete: (why) => `Could not delete the message: ${why}`,
+  },
+  quoteMissing: 'The original message is not in this chat any more.',
+  placeholderTitle: 'Pick a chat',
+  placeholderText: 'Choose a chat on the left, or start a new one by phone number.',
+  noConversation: 'No conversation open',
+};
+
+// The picker's reactions: [emoji, its name for screen readers].
+const REACTIONS = [
+  ['👍', 'thumbs up'],
+  ['❤️', 'red heart'],
+  ['😂', 'tears of joy'],
+  ['😮', 'surprise'],
+  ['😢', 'sad face'],
+  ['🙏', 'folded hands'],
+];
+const OLDER_PAGES_FOR_A_QUOTE = 5; // pages loaded at most to find the message a reply quotes
 
 export class Conversation {
   constructor(live, chatId) {
@@ -9,32 +65,50 @@ export class Conversation {
     this.store = live.store;
     this.chatId = chatId;
     this.nodes = new Map(); // message id or day key -> element
+    this.mediaNodes = new Map(); // message id -> {key, node}: players keep playing across re-renders
+    this.files = new MediaFiles(live);
     this.build();
     this.onMessages = (event) => {
-      if (event.detail.chatId === this.chatId) this.renderMessages();
+      if (event.detail.chatId === this.chatId) {
+        this.renderMessages();
+        this.maybeRead();
+      }
     };
-    this.onChats = () => this.renderHead();
-    this.onSession = () => this.renderComposerState();
+    this.onChats = () => {
+      this.renderHead();
+      this.maybeRead();
+    };
+    this.onSession = () => {
+      this.renderComposerState();
+      this.maybeRead();
+    };
+    this.onVisibility = () => this.maybeRead();
     this.store.addEventListener('messages', this.onMessages);
     this.store.addEventListener('chats', this.onChats);
     this.live.session.addEventListener('change', this.onSession);
+    document.addEventListener('visibilitychange', this.onVisibility);
     this.renderHead();
     this.renderMessages();
     this.renderComposerState();
     if (!this.store.loadedChats.has(chatId)) this.load();
+    this.maybeRead();
   }
 
   destroy() {
     this.store.removeEventListener('messages', this.onMessages);
     this.store.removeEventListener('chats', this.onChats);
     this.live.session.removeEventListener('change', this.onSession);
+    document.removeEventListener('visibilitychange', this.onVisibility);
+    closeMenu({ restoreFocus: false });
+    this.composer.destroy();
+    this.files.release();
   }
 
   build() {
     this.title = h('h2', { id: 'conversation-title', class: 'conv-title', tabindex: '-1' });
     this.subtitle = h('p', { class: 'conv-sub' });
     this.status = h('p', { class: 'conv-status muted', role: 'status' });
-    this.older = h('button', { type: 'button', class: 'button small load-older', text: 'Load older messages', hidden: true, onclick: () => this.load(true) });
+    this.older = h('button', { type: 'button', class: 'button small load-older', text: TEXT.older, hidden: true, onclick: () => this.load(true) });
     this.list = h('ol', { class: 'messages-list' });
     this.scroller = h(
       'div',
@@ -43,56 +117,54 @@ export class Conversation {
       this.status,
       this.list,
     );
-    this.input = h('textarea', {
-      id: 'composer-input',
-      name: 'message',
-      rows: '1',
-      placeholder: 'Type a message',
-      'aria-describedby': 'composer-hint',
-      autocomplete: 'off',
-    });
-    this.sendButton = h('button', { type: 'submit', class: 'button primary send', text: 'Send' });
-    this.hint = h('p', { id: 'composer-hint', class: 'composer-hint', text: 'Enter sends · Shift+Enter for a new line' });
-    this.form = h(
-      'form',
-      { class: 'composer', novalidate: true },
-      h('label', { for: 'composer-input', class: 'visually-hidden', text: 'Message' }),
-      this.input,
-      this.sendButton,
-      this.hint,
-    );
-    this.form.addEventListener('submit', (event) => {
-      event.preventDefault();
-      this.submit();
-    });
-    this.input.addEventListener('keydown', (event) => {
-      if (event.key === 'Enter' && !event.shiftKey && !event.isComposing && !event.altKey && !event.ctrlKey && !event.metaKey) {
-        event.preventDefault();
-        this.submit();
-      }
-    });
-    this.input.addEventListener('input', () => this.grow());
+    this.composer = new Composer(this.live, this.chatId, { senderName: (jid) => this.senderName(jid), onSent: () => this.scrollToEnd() });
+    this.dropZone = h('div', { class: 'drop-zone', 'aria-hidden': 'true' }, h('p', { text: TEXT.drop }));
     this.element = h(
       'section',
       { class: 'conversation', 'aria-labelledby': 'conversation-title', 'data-chat-id': this.chatId },
       h(
         'header',
         { class: 'conv-head' },
-        h('a', { class: 'back', href: '#/chats', 'aria-label': 'Back to chats' }, icon('back')),
+        h('a', { class: 'back', href: '#/chats', 'aria-label': TEXT.back }, icon('back')),
         h('div', { class: 'conv-names' }, this.title, this.subtitle),
       ),
       this.scroller,
-      this.form,
+      this.composer.element,
+      this.dropZone,
     );
+    this.acceptDrops();
+  }
+
+  /** Files dragged onto the conversation go to the composer. */
+  acceptDrops() {
+    const hasFiles = (event) => [...(event.dataTransfer?.types || [])].includes('Files');
+    let depth = 0;
+    this.element.addEventListener('dragenter', (event) => {
+      if (!hasFiles(event)) return;
+      event.preventDefault();
+      depth += 1;
+      this.element.dataset.dropping = 'true';
+    });
+    this.element.addEventListener('dragover', (event) => {
+      if (!hasFiles(event)) return;
+      event.preventDefault();
+      event.dataTransfer.dropEffect = 'copy';
+    });
+    this.element.addEventListener('dragleave', () => {
+      depth = Math.max(0, depth - 1);
+      if (!depth) delete this.element.dataset.dropping;
+    });
+    this.element.addEventListener('drop', (event) => {
+      if (!hasFiles(event)) return;
+      event.preventDefault();
+      depth = 0;
+      delete this.element.dataset.dropping;
+      this.composer.addFiles([...event.dataTransfer.files]);
+    });
   }
 
   focus() {
-    this.input.focus();
-  }
-
-  grow() {
-    this.input.style.height = 'auto';
-    this.input.style.height = `${Math.min(this.input.scrollHeight, 160)}px`;
+    this.composer.focus();
   }
 
   renderHead() {
@@ -103,16 +175,24 @@ export class Conversation {
   }
 
   renderComposerState() {
-    const state = this.live.session.state;
-    const ready = state === 'CONNECTED';
-    this.sendButton.disabled = !ready;
-    this.hint.textContent = ready
-      ? 'Enter sends · Shift+Enter for a new line'
-      : 'WhatsApp is not connected: link it in the WhatsApp panel to send messages.';
+    this.composer.setReady(this.live.session.state === 'CONNECTED');
+  }
+
+  /** The chat is marked read while open, connected and on screen, whenever it has unread messages. */
+  maybeRead() {
+    if (this.live.session.state !== 'CONNECTED' || document.visibilityState === 'hidden') return;
+    const chat = this.store.chats.get(this.chatId);
+    if (chat && chat.unreadCount > 0) this.live.markRead(this.chatId);
+  }
+
+  /** The name of a sender: the chat's for its own id, else the phone number. */
+  senderName(jid) {
+    if (!jid || jid === this.chatId) return chatTitle(this.store.chats.get(this.chatId), this.chatId);
+    return phoneOf(jid);
   }
 
   async load(older = false) {
-    this.status.textContent = older ? 'Loading older messages…' : 'Loading messages…';
+    this.status.textContent = older ? TEXT.loadingOlder : TEXT.loading;
     const hadFocus = document.activeElement === this.older;
     try {
       await this.live.loadMessages(this.chatId, { older });
@@ -120,19 +200,9 @@ export class Conversation {
       this.renderMessages();
       if (hadFocus && this.older.hidden) this.scroller.focus();
     } catch (error) {
-      this.status.textContent = `Could not load messages: ${error.message}`;
+      this.status.textContent = TEXT.loadFailed(error.message);
     }
     if (!older) this.scrollToEnd();
-  }
-
-  submit() {
-    const body = this.input.value;
-    if (!body.trim() || this.sendButton.disabled) return;
-    this.input.value = '';
-    this.grow();
-    this.live.send(this.chatId, body);
-    this.scrollToEnd();
-    this.input.focus();
   }
 
   nearEnd() {
@@ -151,8 +221,8 @@ export class Conversation {
     const messages = this.store.messagesOf(this.chatId);
     this.older.hidden = !this.store.hasOlder.get(this.chatId);
     if (!messages.length && this.store.loadedChats.has(this.chatId)) {
-      this.status.textContent = 'No messages yet. Say hello!';
-    } else if (messages.length && this.status.textContent === 'No messages yet. Say hello!') {
+      this.status.textContent = TEXT.empty;
+    } else if (messages.length && this.status.textContent === TEXT.empty) {
       this.status.textContent = '';
     }
     const wanted = [];
@@ -170,6 +240,7 @@ export class Conversation {
       if (!keep.has(node)) {
         node.remove();
         this.nodes.delete(key);
+        this.mediaNodes.delete(key);
       }
     }
     let cursor = this.list.firstChild;
@@ -192,55 +263,143 @@ export class Conversation {
   }
 
   messageNode(msg) {
-    const signature = `${msg.ack}|${msg.body}|${msg.error || ''}|${msg.timestamp}`;
+    const signature = JSON.stringify([
+      msg.ack, msg.body, msg.caption, msg.type, msg.edited, msg.revoked, msg.error || '', msg.timestamp, !!msg.local,
+      msg.media && msg.media.status, (msg.reactions || []).map((r) => [r.from, r.emoji, r.fromMe]),
+      msg.quoted && [msg.quoted.body, msg.quoted.type], msg.location && [msg.location.latitude, msg.location.longitude, msg.location.name],
+    ]);
     let node = this.nodes.get(msg.id);
     if (node && node.dataset.signature === signature) return node;
     const fresh = this.bubble(msg);
     fresh.dataset.signature = signature;
-    if (node) node.replaceWith(fresh);
+    if (node) {
+      const focused = node.contains(document.activeElement) ? document.activeElement : null;
+      node.replaceWith(fresh);
+      if (focused) (fresh.querySelector(focusKey(focused)) || fresh).focus({ preventScroll: true });
+    }
     this.nodes.set(msg.id, fresh);
     return fresh;
   }
 
   bubble(msg) {
-    const meta = h('span', { class: 'meta' }, h('time', { datetime: msg.timestamp, title: new Date(toMillis(msg.timestamp)).toLocaleString(), text: clockTime(msg.timestamp) }), msg.fromMe ? ackTick(msg.ack) : null);
-    const li = h(
-      'li',
-      {
-        class: `msg ${msg.fromMe ? 'out' : 'in'}${msg.local ? ' pending' : ''}${msg.ack < 0 ? ' failed' : ''}`,
-        'data-id': msg.id,
-        'data-ack': String(msg.ack),
-      },
-      h('span', { class: 'visually-hidden', text: msg.fromMe ? 'You: ' : `${chatTitle(this.store.chats.get(this.chatId), this.chatId)}: ` }),
-      h('p', { class: 'body', text: msg.body || (msg.type && msg.type !== 'chat' ? `[${msg.type}]` : '') }),
-      meta,
-    );
-    if (msg.ack < 0 && msg.local) {
-      li.append(
-        h(
-          'p',
-          { class: 'send-error' },
-          h('span', { text: msg.error || 'Not sent.' }),
-          ' ',
-          h('button', { type: 'button', class: 'link-button', text: 'Retry', onclick: () => this.retry(msg) }),
-          h('button', { type: 'button', class: 'link-button', text: 'Discard', onclick: () => this.store.removeLocal(this.chatId, msg.id) }),
-        ),
-      );
+    return bubbleNode(msg, {
+      chatName: chatTitle(this.store.chats.get(this.chatId), this.chatId),
+      senderName: (jid) => this.senderName(jid),
+      media: (m, kind) => this.mediaNode(m, kind),
+      onMenu: (m, button) => this.openActions(m, button),
+      onQuote: (m) => this.showMessage(m.quotedId || m.quoted?.id),
+      onReact: (m, emoji) => this.react(m, emoji),
+      onReply: (m) => this.composer.replyTo(m),
+      onRetry: (m) => this.retry(m),
+      onDiscard: (m) => this.store.removeLocal(this.chatId, m.id),
+    });
+  }
+
+  /** The media element of a message, the same one while the media does not change. */
+  mediaNode(msg, kind) {
+    const key = JSON.stringify([kind, msg.media && msg.media.status, !!msg.local, msg.location]);
+    const kept = this.mediaNodes.get(msg.id);
+    if (kept && kept.key === key) return kept.node;
+    const node = mediaElement(msg, kind, { files: this.files, onOpen: (m, k, opener) => openViewer({ msg: m, kind: k, files: this.files, opener, caption: m.caption }) });
+    this.mediaNodes.set(msg.id, { key, node });
+    return node;
+  }
+
+  // -- actions ----------------------------------------------------------------------------------------
+  openActions(msg, button) {
+    const can = actionsFor(msg);
+    const items = [];
+    if (can.reply) items.push({ name: 'reply', label: TEXT.reply, onSelect: () => this.composer.replyTo(msg) });
+    if (can.react) items.push({ name: 'react', label: TEXT.react, onSelect: () => this.openPicker(msg, button) });
+    if (can.edit) items.push({ name: 'edit', label: TEXT.edit, onSelect: () => this.composer.edit(msg) });
+    if (can.deleteForEveryone) items.push({ name: 'delete-everyone', label: TEXT.deleteForEveryone, danger: true, onSelect: () => this.remove(msg, 'everyone') });
+    if (can.deleteForMe) items.push({ name: 'delete-me', label: TEXT.deleteForMe, danger: true, onSelect: () => this.remove(msg, 'me') });
+    openMenu(button, items, { label: TEXT.actions, className: 'message-menu', onClose: (how) => this.afterMenu(msg, button, how) });
+  }
+
+  openPicker(msg, button) {
+    const mine = myReaction(this.store.messages.get(this.chatId)?.get(msg.id) || msg);
+    const items = REACTIONS.map(([emoji, name]) => ({
+      name: `react-${name.replace(/\s+/g, '-')}`,
+      label: mine === emoji ? TEXT.takeBack(name) : TEXT.reactWith(name),
+      text: emoji,
+      pressed: mine === emoji,
+      onSelect: () => this.react(msg, mine === emoji ? '' : emoji),
+    }));
+    openMenu(this.liveButton(msg, button), items, { label: TEXT.picker, className: 'emoji-picker', horizontal: true, onClose: (how) => this.afterMenu(msg, button, how) });
+  }
+
+  /** The bubble's menu button now (the bubble may have been drawn again while a menu was open). */
+  liveButton(msg, button) {
+    return button.isConnected ? button : this.nodes.get(msg.id)?.querySelector('.msg-menu-button') || button;
+  }
+
+  afterMenu(msg, button, { restoreFocus }) {
+    if (restoreFocus && !button.isConnected) this.nodes.get(msg.id)?.querySelector('.msg-menu-button')?.focus();
+  }
+
+  async react(msg, emoji) {
+    this.composer.say('');
+    try {
+      await this.live.react(msg, emoji);
+    } catch (error) {
+      this.composer.say(TEXT.failed.react(error.message));
     }
-    return li;
+  }
+
+  async remove(msg, forWhom) {
+    const words = forWhom === 'everyone' ? TEXT.confirmEveryone : TEXT.confirmMe;
+    if (!(await confirmDialog({ ...words, danger: true }))) return;
+    this.composer.say('');
+    try {
+      await this.live.deleteMessage(msg, forWhom);
+    } catch (error) {
+      this.composer.say(TEXT.failed.delete(error.message));
+    }
+  }
+
+  /** Scroll to a message (a reply's original), loading older pages to find it if need be. */
+  async showMessage(id) {
+    if (!id) return;
+    for (let page = 0; !this.nodes.has(id) && this.store.hasOlder.get(this.chatId) && page < OLDER_PAGES_FOR_A_QUOTE; page += 1) {
+      await this.load(true);
+    }
+    const node = this.nodes.get(id);
+    if (!node) {
+      this.composer.say(TEXT.quoteMissing);
+      return;
+    }
+    node.scrollIntoView({ block: 'center' });
+    node.classList.remove('flash');
+    void node.offsetWidth; // restart the highlight
+    node.classList.add('flash');
+    node.focus({ preventScroll: true });
+    setTimeout(() => node.classList.remove('flash'), 2000);
   }
 
   retry(msg) {
     this.store.removeLocal(this.chatId, msg.id);
-    this.live.send(this.chatId, msg.body);
-    this.input.focus();
+    if (msg.request) {
+      const { body, type, caption, media, location, quoted, quotedId } = msg;
+      this.live.sendMessage(this.chatId, msg.request, { body, type, caption, media, location, quoted, quotedId });
+    } else {
+      this.live.send(this.chatId, msg.body);
+    }
+    this.composer.focus();
   }
+}
+
+/** A selector for the same control in a bubble drawn again. */
+function focusKey(element) {
+  if (element.classList.contains('reaction')) return `.reaction[data-emoji="${CSS.escape(element.dataset.emoji || '')}"]`;
+  const cls = [...element.classList][0];
+  return cls ? `.${CSS.escape(cls)}` : '.msg-menu-button';
 }
 
 export function placeholder() {
   return h(
     'section',
-    { class: 'conversation placeholder', 'aria-label': 'No conversation open' },
-    h('div', {}, h('p', { class: 'big', text: 'Pick a chat' }), h('p', { class: 'muted', text: 'Choose a chat on the left, or start a new one by phone number.' })),
+    { class: 'conversation placeholder', 'aria-label': TEXT.noConversation },
+    h('div', {}, h('p', { class: 'big', text: TEXT.placeholderTitle }), h('p', { class: 'muted', text: TEXT.placeholderText })),
   );
 }
