@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-HASH := $(shell cat setup.cfg pyproject.toml | cksum | cut -d' ' -f1)
+HASH := $(shell cat setup.cfg pyproject.toml examples/autoreply/setup.cfg $(sort $(wildcard examples/autoreply/pyproject.toml examples/autoreply/wamulti_autoreply/*.py examples/autoreply/wamulti_autoreply/sql/*/*.sql)) | cksum | cut -d' ' -f1)
 RUN_STAMP := $(VENV)/.run-$(HASH)
 TEST_STAMP := $(VENV)/.test-$(HASH)
 PYTEST_ARGS ?=
@@ -23,6 +23,7 @@ $(RUN_STAMP): setup.cfg pyproject.toml | $(PY)
 # The server, plus what the tests and the benchmarks need.
 $(TEST_STAMP): setup.cfg pyproject.toml | $(PY)
 	$(PY) -m pip install -q -e '.[test,bench]'
+	$(PY) -m pip install -q ./examples/autoreply
 	rm -f $(VENV)/.test-* $(VENV)/.run-*
 	touch $@ $(RUN_STAMP)
 

@@ -49,11 +49,12 @@ def build_app(
         else:
             raw[key] = value
     core, merged = load_core(raw, environ)
-    pm = make_plugin_manager(core.plugins, entry_points=entry_points)
+    pm = make_plugin_manager(core.plugins, entry_points=entry_points, disabled=core.disabled_plugins)
     schemas: dict[str, type] = {}
     for result in pm.hook.config_schema():
         schemas.update(result or {})
-    config = validate_plugin_sections(core, merged, schemas, tolerated=BUILTINS, environ=environ)
+    tolerated = [*BUILTINS, *core.disabled_plugins]  # a switched-off plugin's section may stay
+    config = validate_plugin_sections(core, merged, schemas, tolerated=tolerated, environ=environ)
     return WamultiApp(config, pm)
 
 

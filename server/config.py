@@ -101,6 +101,8 @@ class CoreSchema(Schema):
 
     data_dir = fields.String(load_default="data")
     plugins = fields.List(fields.String(), load_default=list)
+    # Installed third-party plugins load unless named here (their entry point names).
+    disabled_plugins = fields.List(fields.String(validate=validate.Length(min=1)), load_default=list)
     server = fields.Nested(ServerSchema, load_default=lambda: ServerSchema().load({}))
     database = fields.Nested(DatabaseSchema, load_default=lambda: DatabaseSchema().load({}))
     logging = fields.Nested(LoggingSchema, load_default=lambda: LoggingSchema().load({}))

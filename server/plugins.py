@@ -34,8 +34,10 @@ BUILTINS: dict[str, str] = {
 }
 
 
-def make_plugin_manager(names: Iterable[str], *, entry_points: bool = True) -> pluggy.PluginManager:
-    """Build a plugin manager with the named built-ins and the installed third-party plugins.
+def make_plugin_manager(names: Iterable[str], *, entry_points: bool = True,
+                        disabled: Iterable[str] = ()) -> pluggy.PluginManager:
+    """Build a plugin manager with the named built-ins and the installed third-party plugins,
+    but those ``disabled`` (entry point names, from ``disabled_plugins:``).
 
     Raises ConfigError for an unknown built-in name; pluggy's PluginValidationError
     for a hook implementation that has no spec.
@@ -55,6 +57,8 @@ def make_plugin_manager(names: Iterable[str], *, entry_points: bool = True) -> p
             raise ConfigError(f"config: plugins: unknown plugin {name!r} (built-ins: {known})")
         pm.register(importlib.import_module(module), name=name)
     if entry_points:
+        for name in disabled:
+            pm.set_blocked(name)  # load_setuptools_entrypoints skips a blocked name
         count = pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
         if count:
             log.info("loaded %d third-party plugin(s): %s", count, ", ".join(third_party_names(pm)))

@@ -106,6 +106,21 @@ def test_a_third_party_plugin_installed_by_entry_point_serves_routes_and_command
     assert proc.returncode == 0
 
 
+def test_an_installed_plugin_named_in_disabled_plugins_is_not_loaded(tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    install_throwaway_plugin(site)
+    env = {**_env(site), "WAMULTI_DISABLED_PLUGINS": "[throwaway]"}  # its section may stay set
+    command = subprocess.run(
+        [sys.executable, "-m", "server.cli", "--config", str(DEFAULT_CONFIG), "throwaway-greet"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert command.returncode != 0
+    assert "throwaway-greet" in command.stderr and "Traceback" not in command.stderr
+    with spawned_server(["--config", str(DEFAULT_CONFIG)], cwd=tmp_path, env=env) as (proc, port):
+        assert httpx.get(f"http://127.0.0.1:{port}/api/throwaway", timeout=10).status_code == 404
+
+
 class Unmarked(BaseHandler):
     async def get(self) -> None:  # no access mark: the server must refuse to start
         self.write_json({})
