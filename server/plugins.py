@@ -31,6 +31,7 @@ BUILTINS: dict[str, str] = {
     "webui": "plugins.webui",
     "apikeys": "plugins.apikeys",
     "metrics": "plugins.metrics",
+    "orders": "plugins.orders",
 }
 
 

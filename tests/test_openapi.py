@@ -28,7 +28,7 @@ DECLARED_MODULES = {
     "server.health", "server.openapi", "plugins.auth.handlers", "plugins.catalog.handlers",
     "plugins.articles.handlers", "plugins.admin.handlers", "plugins.whatsapp.handlers", "server.ws",
     "plugins.whatsapp.message_handlers", "plugins.whatsapp.media.handlers", "plugins.whatsapp.people_handlers", "plugins.apikeys.handlers",
-    "plugins.metrics.handlers",
+    "plugins.metrics.handlers", "plugins.webhooks.handlers", "plugins.orders.handlers",
 }
 
 

@@ -41,7 +41,7 @@ from tests.support.ws import Client, connect
 
 MISSING_USER = 10**9
 TABLES = ("users", "products", "articles", "wa_sessions", "chats", "messages", "message_reactions", "wa_media",
-          "wa_lids", "wa_contacts", "wa_number_checks", "api_keys")
+          "wa_lids", "wa_contacts", "wa_number_checks", "api_keys", "orders", "points_ledger")
 # A key's last use is written when it authenticates, refused or not: not a change a refusal made.
 SNAPSHOT_COLUMNS = {"api_keys": "id, user_id, name, public_id, secret_hash, read_only, expires_at"}
 KEY_CALLERS = {"key", "read_only_key", "admin_key", "admin_read_only_key"}
@@ -100,6 +100,7 @@ def _register_body() -> dict[str, str]:
 
 
 PRODUCT_ID = r"/api/products/(?P<product_id>[0-9]+)"
+ORDER_ID = r"/api/orders/(?P<order_id>[0-9]+)"
 ARTICLE_ID = r"/api/articles/(?P<article_id>[0-9]+)"
 KEY_ID = r"/api/keys/(?P<key_id>[0-9]+)"
 WA = r"/api/whatsapp/{}/(?P<user_id>[0-9]+)"
@@ -139,6 +140,19 @@ TABLE: dict[tuple[str, str], Row] = {
     ("GET", PRODUCT_ID): Row("/api/products/{product}", PUBLIC),
     ("PUT", PRODUCT_ID): Row("/api/products/{product}", admin_only(200, writes=True), body={"price": "0.01"}),
     ("DELETE", PRODUCT_ID): Row("/api/products/{product}", admin_only(204, writes=True)),
+    # orders: product 1 is the catalog rows' first fresh product (never deleted); order 1 is
+    # the first the POST row places, Bob's (the ``user`` caller).
+    ("GET", r"/api/orders"): Row("/api/orders", signed_in(200)),
+    ("POST", r"/api/orders"): Row("/api/orders", signed_in(201, writes=True), body={"productId": 1, "quantity": 1}),
+    ("GET", ORDER_ID): Row("/api/orders/1", signed_in(200)),
+    ("POST", r"/api/admin/orders/(?P<order_id>[0-9]+)/cancel"): Row(
+        "/api/admin/orders/999999999/cancel", admin_only(404, writes=True)),  # no such order
+    ("GET", r"/api/user/points"): Row("/api/user/points", signed_in(200)),
+    ("GET", r"/api/admin/users/(?P<user_id>[0-9]+)/points"): Row(
+        "/api/admin/users/{subject}/points", owner_or_admin(200) | {"same": 403, "key": 403, "read_only_key": 403}),
+    ("POST", r"/api/admin/users/(?P<user_id>[0-9]+)/points"): Row(
+        "/api/admin/users/{subject}/points", owner_or_admin(201, writes=True) | {"same": 403, "key": 403},
+        body={"delta": 1, "reason": "Access matrix"}),
     # articles
     ("GET", r"/api/articles"): Row("/api/articles", PUBLIC),
     ("POST", r"/api/articles"): Row("/api/articles", admin_only(201, writes=True), body={"title": "News"}),
