@@ -146,7 +146,7 @@ async def test_the_generated_models_separate_inputs_from_answers_and_keep_nested
         "id": "m1", "chatId": "1@c.us", "from": "1@c.us", "to": "2@c.us", "author": None, "body": "hi",
         "type": "chat", "fromMe": False, "ack": 2, "timestamp": "2026-01-01T00:00:00Z", "caption": None,
         "quotedId": None, "quoted": None, "media": None, "location": None, "edited": False, "revoked": False,
-        "reactions": [],
+        "reactions": [], "sentBy": None,
     }
     chat = {"id": "1@c.us", "name": "Bob", "isGroup": False, "unreadCount": 1, "timestamp": "2026-01-01T00:00:00Z"}
     with_message = models.Chat.from_dict({**chat, "lastMessage": message})

@@ -26,6 +26,8 @@ CHAT_ID = r"(?P<chat_id>[^/]{1,128})"
 GROUP_ID = r"(?P<group_id>[^/]{1,128})"
 LIVE_ERRORS = {**OTHER_USER_ERRORS, 409: "The session is not connected.", 502: "WhatsApp did not answer."}
 
+PICTURE = {"type": "string", "format": "binary"}
+
 
 class PairHandler(WhatsAppHandler):
     @access.user
@@ -71,7 +73,9 @@ class PictureHandler(WhatsAppHandler):
     @openapi.doc(
         summary="A contact's or group's profile picture",
         description="The image itself, fetched from WhatsApp on first use and kept for `whatsapp.picture_ttl`.",
-        responses={200: openapi.Response(description="The picture.", media_type="image/jpeg")},
+        # application/octet-stream first: the type generated clients read bytes from.
+        responses={200: [openapi.Response(schema=PICTURE, description="The picture, with its image type.", media_type=media_type)
+                         for media_type in ("application/octet-stream", "image/*")]},
         errors={**LIVE_ERRORS, 404: "No such user, or no picture (or it is hidden from this account)."},
         tags=["whatsapp"],
     )
