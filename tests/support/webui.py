@@ -167,6 +167,37 @@ async def scan_shown_qr(ui: UI, fakewa: Any, phone: str, pushname: str) -> None:
     raise AssertionError("every QR code shown had expired before it was scanned")
 
 
+async def pair_shown_code(ui: UI, fakewa: Any, phone: str, pushname: str) -> str:
+    """Type the pairing code the page shows into the simulated ``phone`` (WhatsApp may replace
+    the code in between: then the new one); the code typed."""
+    tried: set[str] = set()
+    for _ in range(4):
+        code = await ui.until(
+            "(tried) => { const e = document.querySelector('.pair-code:not(.ended)'); const c = e && e.dataset.code;"
+            " return c && !tried.includes(c) ? c : null; }",
+            sorted(tried),
+            timeout=30,
+            what="a pairing code",
+        )
+        try:
+            await fakewa.pair(phone, code, pushname)
+            return code
+        except SimControlError as exc:
+            if exc.status != 404:
+                raise
+            tried.add(code)
+    raise AssertionError(f"every pairing code shown had expired before it was typed in: {sorted(tried)}")
+
+
+async def rect(ui: UI, selector: str) -> dict | None:
+    """The element's box on the screen in CSS pixels, or None when there is no such element."""
+    return await ui.page.evaluate(
+        "(s) => { const e = document.querySelector(s); if (!e) return null; const r = e.getBoundingClientRect();"
+        " return { x: r.x, y: r.y, width: r.width, height: r.height }; }",
+        selector,
+    )
+
+
 async def link_whatsapp(ui: UI, fakewa: Any, phone: str, pushname: str) -> None:
     """Start WhatsApp from the panel and scan the QR code it shows with ``phone``: connected."""
     await ui.click(".session-panel [data-action=start]")

@@ -4,10 +4,13 @@
 //   socket.js    /ws with reconnection and back-off, commands with refs
 //   store.js     what the page knows: the session, chats, messages (REST and frames merged)
 //   live.js      the signed-in user's socket, models and calls; catch-up after reconnecting
+//   outbox.js    sends waiting in the page: in order, one at a time, retried by themselves
+//   errors.js    failures in plain words (an operator's details for admins only)
 //   dom.js       building elements (text only, never HTML), icons, ticks, formatting
 //   messages.js  what a message is in words: its kind, previews, sizes, what may be done with it
-//   views/       auth, shell (top bar, chats page), session panel, chat list, conversation
-//                (bubble, media, composer, menu), admin pages, the confirmation dialog
+//   views/       auth, shell (top bar, chats page), session panel, linking (QR or pairing
+//                code), chat list and its search, conversation (bubble, media, composer, menu),
+//                admin pages, the confirmation dialog
 
 import { auth, onUnauthorized } from './api.js';
 import { h, replaceChildren } from './dom.js';

@@ -2,13 +2,19 @@
 // the calls that change them. Frames update the store; after every (re)connection the
 // views catch up from REST, since frames sent while the socket was down are gone.
 
-import { api, auth, fetchBlob, uploadFile } from './api.js';
+import { api, auth, fetchBlob, query, uploadFile } from './api.js';
+import { describeError } from './errors.js';
+import { Outbox } from './outbox.js';
 import { LiveSocket } from './socket.js';
 import { ChatStore, SessionModel } from './store.js';
 
 const PAGE = 50;
+const CHAT_PAGE = 200; // chats listed (and found by a search) at most
 const ACTION_PATHS = { start: 'start', stop: 'disconnect', restart: 'restart', clear: 'clear-session' };
 const READ_RETRY_MS = 5000; // a read receipt that failed is tried again no sooner than this
+// A send is answered once it left, after the session's queue: that may take minutes, and giving
+// up early would send it twice. A dead connection is found by the socket's keep-alive instead.
+const SEND_TIMEOUT_MS = 10 * 60 * 1000;
 
 export class Live extends EventTarget {
   constructor(user) {
@@ -18,11 +24,23 @@ export class Live extends EventTarget {
     this.store = new ChatStore(user.id);
     this.socket = new LiveSocket(() => auth.token);
     this.socket.addEventListener('frame', (event) => this.onFrame(event.detail));
-    this.socket.addEventListener('state', (event) => this.emit('connection', event.detail));
+    this.socket.addEventListener('state', (event) => {
+      if (event.detail.state === 'open') this.outbox.nudge(); // a send waiting after a lost connection goes now
+      this.emit('connection', event.detail);
+    });
     this.socket.addEventListener('unauthorized', () => this.emit('unauthorized', {}));
     // A refused upgrade may be a dead token: REST tells (a 401 there signs out).
     this.socket.addEventListener('refused', () => this.refreshProfile().catch(() => {}));
     this.reads = new Map(); // chatId -> {busy, again, failedAt}
+    this.outbox = new Outbox({
+      store: this.store,
+      deliver: ({ chatId, request }) => {
+        const data = { to: chatId, ...request };
+        return this.act('message.send', data, () => api.post(`/api/whatsapp/send/${this.uid}`, data), SEND_TIMEOUT_MS);
+      },
+      confirm: ({ chatId }) => this.loadMessages(chatId, { older: false }),
+      describe: (error, { request }) => this.explain(error, request.mediaId ? 'media' : 'send'),
+    });
   }
 
   emit(type, detail) {
@@ -33,12 +51,22 @@ export class Live extends EventTarget {
     return this.user.id;
   }
 
+  get isAdmin() {
+    return this.user.role === 'admin';
+  }
+
+  /** A failure in words for this user (operators' details for admins only); see errors.js. */
+  explain(error, action = 'other') {
+    return describeError(error, { admin: this.isAdmin, action });
+  }
+
   start() {
     this.socket.start();
     this.refreshProfile().catch(() => {});
   }
 
   stop() {
+    this.outbox.stop();
     this.socket.stop();
   }
 
@@ -57,6 +85,9 @@ export class Live extends EventTarget {
         break;
       case 'session.qr':
         this.session.qrFrame(data);
+        break;
+      case 'session.code':
+        this.session.codeFrame(data);
         break;
       case 'message':
         this.store.touchLive(data.chatId);
@@ -137,8 +168,21 @@ export class Live extends EventTarget {
   async refreshChats() {
     if (!this.session.available) return;
     const since = this.store.mark();
-    const data = await api.get(`/api/whatsapp/chats/${this.uid}?limit=200`);
+    const data = await api.get(`/api/whatsapp/chats/${this.uid}?limit=${CHAT_PAGE}`);
     this.store.setChats(data.items, since);
+  }
+
+  /** The chats whose name or number holds ``q`` (from the database: works while stopped). */
+  async findChats(q) {
+    const since = this.store.mark();
+    const data = await api.get(`/api/whatsapp/chats/${this.uid}${query({ q, limit: CHAT_PAGE })}`);
+    this.store.setChats(data.items, since);
+    return data;
+  }
+
+  /** A page of the messages holding every word of ``q``, newest first (from the database). */
+  findMessages(q, { offset = 0, limit = 20 } = {}) {
+    return api.get(`/api/whatsapp/search/${this.uid}${query({ q, limit, offset })}`);
   }
 
   async loadMessages(chatId, { older }) {
@@ -155,9 +199,17 @@ export class Live extends EventTarget {
     if (this.session.state === 'QR' && !this.session.qr) await this.fetchQr();
   }
 
+  /** Ask for a code to link by phone number instead of the QR code; see docs/api.md (pair). */
+  async requestPairingCode(phone) {
+    const since = this.session.codeMark();
+    const answer = await api.post(`/api/whatsapp/pair/${this.uid}`, { phone });
+    this.session.pairingFromRest(answer, since);
+    return answer;
+  }
+
   /** A command over the socket when it is open, else its REST route (``rest()``). */
-  act(type, data, rest) {
-    return this.socket.isOpen ? this.socket.command(type, data) : rest();
+  act(type, data, rest, timeout = undefined) {
+    return this.socket.isOpen ? this.socket.command(type, data, timeout) : rest();
   }
 
   messagePath(messageId) {
@@ -173,16 +225,10 @@ export class Live extends EventTarget {
   /**
    * Send what ``request`` says (``{message} | {mediaId, caption?, as?} | {location}``, with an
    * optional ``replyTo``); ``preview`` is the pending bubble until the server's answer settles it.
+   * It waits its turn in the page's outbox (see outbox.js); the pending bubble's id is returned.
    */
-  async sendMessage(chatId, request, preview) {
-    const localId = this.store.addPending(chatId, { ...preview, request });
-    try {
-      const data = { to: chatId, ...request };
-      const message = await this.act('message.send', data, () => api.post(`/api/whatsapp/send/${this.uid}`, data));
-      this.store.settle(localId, chatId, message);
-    } catch (error) {
-      this.store.fail(localId, chatId, error);
-    }
+  sendMessage(chatId, request, preview) {
+    return this.outbox.add(chatId, request, preview);
   }
 
   /** React to a message ('' takes the user's reaction back). */

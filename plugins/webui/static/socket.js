@@ -4,6 +4,16 @@
 // 'reconnecting', attempt, delay}; 'unauthorized' (close code 4401: the token is no good);
 // 'refused' (the upgrade failed before opening: maybe the token, maybe the network).
 
+// Every sentence this module may show a person.
+const TEXT = {
+  failed: 'The command failed.',
+  offline: 'Not connected.',
+  timeout: 'The server did not answer in time.',
+  noAnswer: (why) => `No answer: ${why}.`,
+  signedOut: 'signed out',
+  lost: 'the connection was lost',
+};
+
 const CLOSE_UNAUTHORIZED = 4401;
 const COMMAND_TIMEOUT_MS = 15000;
 const KEEPALIVE_MS = 25000;
@@ -41,7 +51,7 @@ export class LiveSocket extends EventTarget {
     clearInterval(this.keepalive);
     if (this.ws) this.ws.close(1000, 'signed out');
     this.ws = null;
-    this.failPending('signed out');
+    this.failPending(TEXT.signedOut);
   }
 
   /** Skip the remaining back-off (the browser came back online, or the user asked). */
@@ -75,7 +85,7 @@ export class LiveSocket extends EventTarget {
       if (this.ws !== ws) return;
       this.ws = null;
       clearInterval(this.keepalive);
-      this.failPending('the connection was lost');
+      this.failPending(TEXT.lost);
       if (this.stopped) return;
       if (event.code === CLOSE_UNAUTHORIZED) {
         this.stopped = true;
@@ -116,7 +126,7 @@ export class LiveSocket extends EventTarget {
       this.pending.delete(frame.data.ref);
       clearTimeout(timer);
       if (frame.data.ok) resolve(frame.data.data);
-      else reject(Object.assign(new Error(frame.data.error?.message || 'The command failed.'), frame.data.error || {}));
+      else reject(Object.assign(new Error(frame.data.error?.message || TEXT.failed), frame.data.error || {}));
       return;
     }
     this.emit('frame', frame);
@@ -124,12 +134,12 @@ export class LiveSocket extends EventTarget {
 
   /** Send a command; resolves with the reply's data, rejects with its error. */
   command(type, data = {}, timeout = COMMAND_TIMEOUT_MS) {
-    if (!this.isOpen) return Promise.reject(Object.assign(new Error('Not connected.'), { code: 'offline' }));
+    if (!this.isOpen) return Promise.reject(Object.assign(new Error(TEXT.offline), { code: 'offline' }));
     const ref = `c${++this.seq}`;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(ref);
-        reject(Object.assign(new Error('The server did not answer in time.'), { code: 'timeout' }));
+        reject(Object.assign(new Error(TEXT.timeout), { code: 'timeout' }));
       }, timeout);
       this.pending.set(ref, { resolve, reject, timer });
       this.ws.send(JSON.stringify({ type, data, ref }));
@@ -139,7 +149,7 @@ export class LiveSocket extends EventTarget {
   failPending(why) {
     for (const { reject, timer } of this.pending.values()) {
       clearTimeout(timer);
-      reject(Object.assign(new Error(`No answer: ${why}.`), { code: 'offline' }));
+      reject(Object.assign(new Error(TEXT.noAnswer(why)), { code: 'offline' }));
     }
     this.pending.clear();
   }

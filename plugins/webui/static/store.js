@@ -14,6 +14,9 @@ import { sendKey } from './messages.js';
 // The fields of a message that frames change after it arrived.
 const LIVE_FIELDS = ['body', 'caption', 'edited', 'revoked', 'type', 'media', 'location', 'quoted', 'quotedId', 'reactions'];
 const REVOKED = { revoked: true, type: 'revoked', body: '', caption: null, media: null, location: null, quoted: null, quotedId: null, reactions: [] };
+// Failures without the server's answer: a send that had them may have been stored anyway.
+export const UNANSWERED = new Set(['offline', 'timeout', 'network']);
+const LINKING_STATES = new Set(['STARTING', 'QR']);
 const KEPT_IDS = 2000; // deleted ids (and early changes) remembered, so a late REST page undoes none
 
 export class SessionModel extends EventTarget {
@@ -21,6 +24,10 @@ export class SessionModel extends EventTarget {
     super();
     this.status = null; // {userId, state, phone, pushname, since, error}; null when WhatsApp is off
     this.qr = null; // {qr, image}
+    // Linking by phone number: {code, expiresAt} while a code shows; {code: null, expired: true}
+    // once WhatsApp stopped replacing it; {code: null, error} when it could not make one.
+    this.pairing = null;
+    this.codeFrames = 0;
     this.available = true;
     this.frames = 0;
   }
@@ -54,7 +61,35 @@ export class SessionModel extends EventTarget {
   setStatus(status) {
     this.status = status;
     if (!status || status.state !== 'QR') this.qr = null;
+    if (!status || !LINKING_STATES.has(status.state)) this.pairing = null;
+    else if (!this.pairing && status.pairing && status.pairing.code) this.pairing = { code: status.pairing.code, expiresAt: status.pairing.expiresAt };
     this.changed();
+  }
+
+  /** A ``session.code`` frame: a new code, or the end of them (expired, or an error). */
+  codeFrame(data) {
+    this.codeFrames += 1;
+    if (data.code) this.pairing = { code: data.code, expiresAt: data.expiresAt || null };
+    else if (data.error) this.pairing = { code: null, error: String(data.error) };
+    else this.pairing = { code: null, expired: true };
+    this.changed();
+  }
+
+  codeMark() {
+    return this.codeFrames;
+  }
+
+  /** The code ``POST /pair`` answered, unless a ``session.code`` frame came after ``since``
+   * (``codeMark()``): that one is as new or newer. */
+  pairingFromRest(answer, since) {
+    if (this.codeFrames !== since) return;
+    this.pairing = { code: answer.code, expiresAt: answer.expiresAt || null };
+    this.changed();
+  }
+
+  /** The session is waiting to be linked (or opening to show a QR code). */
+  get linking() {
+    return LINKING_STATES.has(this.state);
   }
 
   setQr(qr) {
@@ -131,6 +166,7 @@ export class ChatStore extends EventTarget {
     this.frameAt = new Map(); // message id -> frame count when a frame last changed it
     this.gone = new Set(); // ids of messages deleted (for me), newest last
     this.earlyChanges = new Map(); // message id -> changes frames made before the message was kept here
+    this.sentIds = new Set(); // ids of messages that took the place of this page's pending bubbles
   }
 
   mark() {
@@ -254,10 +290,13 @@ export class ChatStore extends EventTarget {
       // The socket may bring our own message before the send's reply: it takes the place
       // of the pending bubble with the same text (or caption, or place), so the message never
       // shows twice.
+      // Only a send on its way (or whose fate is unknown) can have made it: one still queued
+      // in the page has not left, so a message typed the same elsewhere leaves it alone.
       const key = sendKey(msg);
-      const local = [...map.values()].find((m) => m.local && m.ack >= 0 && sendKey(m) === key);
+      const local = [...map.values()].find((m) => m.local && m.ack >= 0 && (m.sendState === 'sending' || m.unconfirmed) && sendKey(m) === key);
       if (local) {
         map.delete(local.id);
+        this.keepSent(msg.id);
         seq = local._seq;
         const chat = this.chats.get(msg.chatId);
         if (chat && chat.lastMessage && chat.lastMessage.id === local.id) chat.lastMessage = null;
@@ -411,6 +450,8 @@ export class ChatStore extends EventTarget {
   /**
    * A pending bubble for a send: a text (a string), or what the send will make (``{body,
    * caption, type, media, location, quoted, quotedId}``, its ``request`` kept for a retry).
+   * Its ``sendState`` follows the page's outbox: 'queued', 'sending', 'waiting' (to try again
+   * after a refusal or a lost connection), 'failed' (shown with retry and discard).
    */
   addPending(chatId, preview) {
     const id = `local-${++this.seq}`;
@@ -419,7 +460,7 @@ export class ChatStore extends EventTarget {
       body: '', caption: null, media: null, location: null, quoted: null, quotedId: null, reactions: [], edited: false, revoked: false,
       ...shape,
       id, chatId, fromMe: true, ack: 0, from: '', to: chatId,
-      timestamp: new Date().toISOString(), local: true, sentAt: Date.now(), _seq: this.seq,
+      timestamp: new Date().toISOString(), local: true, sentAt: Date.now(), _seq: this.seq, sendState: 'queued',
     };
     this.chatMessages(chatId).set(id, msg);
     this.touchChat(msg);
@@ -435,16 +476,41 @@ export class ChatStore extends EventTarget {
     map.delete(localId);
     const chat = this.chats.get(chatId);
     if (chat && chat.lastMessage && chat.lastMessage.id === localId) chat.lastMessage = null;
+    this.keepSent(serverMsg.id);
     this.addMessage({ ...serverMsg, _seq: local ? local._seq : undefined });
   }
 
-  fail(localId, chatId, error) {
+  /** A message known to be one of this page's sends: no other pending bubble is it. */
+  keepSent(id) {
+    this.sentIds.add(id);
+    if (this.sentIds.size > KEPT_IDS) this.sentIds.delete(this.sentIds.values().next().value);
+  }
+
+  /** A pending bubble still there (not settled, replaced by the server's message, or discarded)? */
+  pending(chatId, localId) {
     const msg = this.messages.get(chatId)?.get(localId);
+    return msg && msg.local ? msg : null;
+  }
+
+  /** Where a pending send is in the outbox (see ``addPending``). */
+  setSendState(chatId, localId, sendState, { unconfirmed } = {}) {
+    const msg = this.pending(chatId, localId);
+    if (!msg) return;
+    msg.sendState = sendState;
+    if (sendState === 'sending') msg.sentAt = Date.now();
+    if (unconfirmed !== undefined) msg.unconfirmed = unconfirmed;
+    this.emit('messages', { chatId });
+  }
+
+  /** The send failed for good: ``text`` says why (the bubble offers retry and discard). */
+  fail(localId, chatId, error, text) {
+    const msg = this.pending(chatId, localId);
     if (!msg) return;
     msg.ack = -1;
-    msg.error = error.message || 'Not sent.';
+    msg.sendState = 'failed';
+    msg.error = text || error.message || '';
     // Without an answer the message may have gone anyway: the next REST load decides.
-    msg.unconfirmed = error.code === 'offline' || error.code === 'timeout';
+    msg.unconfirmed = UNANSWERED.has(error.code);
     this.emit('messages', { chatId });
     this.emit('chats');
   }
@@ -468,10 +534,11 @@ export class ChatStore extends EventTarget {
     for (const local of [...map.values()].filter((m) => m.local && m.unconfirmed)) {
       const key = sendKey(local);
       const match = [...map.values()].find(
-        (m) => !m.local && m.fromMe && sendKey(m) === key && !claimed.has(m.id) && toMillis(m.timestamp) >= local.sentAt - 120000,
+        (m) => !m.local && m.fromMe && sendKey(m) === key && !claimed.has(m.id) && !this.sentIds.has(m.id) && toMillis(m.timestamp) >= local.sentAt - 120000,
       );
       if (match) {
         claimed.add(match.id);
+        this.keepSent(match.id);
         map.delete(local.id);
       }
     }

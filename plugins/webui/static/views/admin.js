@@ -55,7 +55,7 @@ export class UsersPage {
       this.status.textContent = `${data.total} user${data.total === 1 ? '' : 's'}${data.total > data.items.length ? `, ${data.items.length} shown` : ''}.`;
     } catch (error) {
       this.status.textContent = '';
-      this.error.textContent = error.message;
+      this.error.textContent = this.live.explain(error);
     }
   }
 
@@ -87,7 +87,7 @@ export class UsersPage {
         this.status.textContent = `${user.username} is now ${updated.role === 'admin' ? 'an admin' : 'a user'}.`;
       } catch (error) {
         select.value = user.role;
-        this.error.textContent = error.message;
+        this.error.textContent = this.live.explain(error);
       } finally {
         select.disabled = false;
       }
@@ -108,7 +108,7 @@ export class UsersPage {
         this.status.textContent = `${user.username} was deleted.`;
         this.search.focus();
       } catch (error) {
-        this.error.textContent = error.message;
+        this.error.textContent = this.live.explain(error);
       }
     });
     const tr = h(
@@ -180,7 +180,7 @@ export class SessionsPage {
         ? `${data.total} live session${data.total === 1 ? '' : 's'} · updated ${new Date().toLocaleTimeString()}`
         : `No live sessions · updated ${new Date().toLocaleTimeString()}`;
     } catch (error) {
-      this.error.textContent = error.message;
+      this.error.textContent = this.live.explain(error);
     }
   }
 }

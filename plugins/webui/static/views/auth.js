@@ -2,6 +2,7 @@
 
 import { ApiError, api, auth } from '../api.js';
 import { h } from '../dom.js';
+import { describeError } from '../errors.js';
 
 const FIELDS = {
   signin: [
@@ -106,6 +107,6 @@ function showErrors(form, formError, error) {
       loose.push(text);
     }
   }
-  if (!first || loose.length) formError.textContent = loose.length ? loose.join(' ') : error.message;
+  if (!first || loose.length) formError.textContent = loose.length ? loose.join(' ') : describeError(error);
   (first || form.elements.username).focus();
 }

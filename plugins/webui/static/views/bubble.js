@@ -15,6 +15,8 @@ const TEXT = {
   reaction: (emoji, count, mine) => `${emoji} ${count}${mine ? ' (yours: click to take it back)' : ''}`,
   quote: (who) => `Reply to ${who}: show the original message`,
   notSent: 'Not sent.',
+  waiting: 'Waiting to send: it goes by itself as soon as it can',
+  queued: 'Waiting its turn to be sent',
   retry: 'Retry',
   discard: 'Discard',
 };
@@ -35,6 +37,7 @@ export function bubbleNode(msg, ctx) {
   if (msg.ack < 0) classes.push('failed');
   if (revoked) classes.push('revoked');
   const li = h('li', { class: classes.join(' '), 'data-id': msg.id, 'data-ack': String(msg.ack), 'data-kind': kind, tabindex: '-1' });
+  if (msg.local && msg.sendState) li.dataset.sendState = msg.sendState;
   li.append(h('span', { class: 'visually-hidden', text: msg.fromMe ? TEXT.you : TEXT.they(ctx.chatName) }));
 
   const content = h('div', { class: 'msg-content' });
@@ -81,8 +84,19 @@ function meta(msg, revoked) {
     { class: 'meta' },
     msg.edited && !revoked ? h('span', { class: 'edited', title: TEXT.editedTitle, text: TEXT.edited }) : null,
     h('time', { datetime: msg.timestamp, title: new Date(toMillis(msg.timestamp)).toLocaleString(), text: clockTime(msg.timestamp) }),
-    msg.fromMe && !revoked ? ackTick(msg.ack) : null,
+    msg.fromMe && !revoked ? tick(msg) : null,
   );
+}
+
+/** The ticks; a pending send's clock says whether it waits its turn or waits to try again. */
+function tick(msg) {
+  const node = ackTick(msg.ack);
+  const label = msg.local && msg.ack >= 0 ? { waiting: TEXT.waiting, queued: TEXT.queued }[msg.sendState] : null;
+  if (label) {
+    node.setAttribute('aria-label', label);
+    node.title = label;
+  }
+  return node;
 }
 
 function sendError(msg, ctx) {

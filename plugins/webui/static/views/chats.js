@@ -1,12 +1,15 @@
-// The chat list (newest first, unread counts, last message) and "new chat by phone number".
+// The chat list (newest first, unread counts, last message), its search (views/search.js) and
+// "new chat by phone number".
 
 import { ackTick, chatIdFromPhone, chatTitle, h, replaceChildren, shortWhen } from '../dom.js';
 import { kindOf, previewText } from '../messages.js';
+import { ChatSearch } from './search.js';
 
 // Every sentence this module may show a person.
 const TEXT = {
   list: 'Chats, newest first',
   empty: 'No chats yet. Link WhatsApp, or start a chat by phone number.',
+  noneFound: 'No chats found.',
   title: 'Chats',
   newChat: 'New chat by phone number',
   phoneExample: '+7 999 123 45 67',
@@ -18,19 +21,31 @@ const TEXT = {
 };
 
 export class ChatList {
-  constructor(live) {
+  /** ``onOpenMessage(chatId, messageId)``: a message the search found was picked. */
+  constructor(live, { onOpenMessage } = {}) {
     this.live = live;
     this.store = live.store;
     this.rows = new Map(); // chat id -> <li>
+    this.filter = null; // the ids of the chats the search found, or null for all
+    this.search = new ChatSearch(live, {
+      onFilter: (ids) => {
+        this.filter = ids;
+        this.render();
+      },
+      onOpenMessage: (chatId, messageId) => onOpenMessage?.(chatId, messageId),
+    });
     this.list = h('ul', { class: 'chat-list', 'aria-label': TEXT.list });
-    this.empty = h('p', { class: 'muted empty', text: TEXT.empty });
+    this.empty = h('p', { class: 'muted empty' });
+    this.newChat = this.newChatForm();
     this.element = h(
       'section',
       { class: 'chats', 'aria-labelledby': 'chats-title' },
       h('div', { class: 'panel-head' }, h('h2', { id: 'chats-title', text: TEXT.title })),
-      this.newChatForm(),
+      this.search.element,
+      this.newChat,
       this.empty,
       this.list,
+      this.search.hitsElement,
     );
     this.onChats = () => this.render();
     this.store.addEventListener('chats', this.onChats);
@@ -39,6 +54,7 @@ export class ChatList {
 
   destroy() {
     this.store.removeEventListener('chats', this.onChats);
+    this.search.destroy();
   }
 
   newChatForm() {
@@ -79,8 +95,11 @@ export class ChatList {
   /** Keyed: a row stays the same element while its chat lives, so focus and clicks stay put. */
   render() {
     const focused = this.list.contains(document.activeElement) ? document.activeElement : null;
-    const chats = this.store.chatList();
+    const chats = this.store.chatList().filter((chat) => !this.filter || this.filter.has(chat.id));
     this.empty.hidden = chats.length > 0;
+    this.empty.textContent = this.filter ? TEXT.noneFound : TEXT.empty;
+    this.newChat.hidden = !!this.filter;
+    this.element.dataset.filtered = String(!!this.filter);
     const wanted = chats.map((chat) => this.rowNode(chat));
     const keep = new Set(wanted);
     for (const [id, node] of this.rows) {

@@ -53,12 +53,12 @@ function fileKind(file) {
   return 'document';
 }
 
-/** The server's word for a failed upload, in plain words. */
-function uploadError(error) {
+/** The server's word for a failed upload, in plain words (``explain`` words the others). */
+function uploadError(error, explain) {
   if (error.status === 413) return TEXT.tooLarge(error.message);
   if (error.status === 422) return TEXT.badType(error.message);
   if (error.status === 0) return error.message;
-  return TEXT.uploadFailed(error.message);
+  return TEXT.uploadFailed(explain(error));
 }
 
 // The API's message type for each way of sending a file (the pending bubble's look).
@@ -231,7 +231,7 @@ export class Composer {
       })
       .catch((error) => {
         item.state = error.code === 'aborted' ? 'cancelled' : 'failed';
-        item.error = error.code === 'aborted' ? '' : uploadError(error);
+        item.error = error.code === 'aborted' ? '' : uploadError(error, (e) => this.live.explain(e, 'media'));
       })
       .finally(() => this.renderItem(item));
     return item;
@@ -405,7 +405,7 @@ export class Composer {
       await this.live.edit(msg, text);
       this.clearContext(true);
     } catch (error) {
-      this.say(TEXT.editFailed(error.message));
+      this.say(TEXT.editFailed(this.live.explain(error)));
     } finally {
       this.waiting = false;
     }

@@ -43,6 +43,7 @@ const TEXT = {
     delete: (why) => `Could not delete the message: ${why}`,
   },
   quoteMissing: 'The original message is not in this chat any more.',
+  foundMissing: 'That message is not in this chat any more.',
   placeholderTitle: 'Pick a chat',
   placeholderText: 'Choose a chat on the left, or start a new one by phone number.',
   noConversation: 'No conversation open',
@@ -58,9 +59,11 @@ const REACTIONS = [
   ['🙏', 'folded hands'],
 ];
 const OLDER_PAGES_FOR_A_QUOTE = 5; // pages loaded at most to find the message a reply quotes
+const OLDER_PAGES_FOR_A_FIND = 20; // ... and to find a message the search found
 
 export class Conversation {
-  constructor(live, chatId) {
+  /** ``focusMessage``: the id of a message to show (a search hit) once the chat has loaded. */
+  constructor(live, chatId, { focusMessage = null } = {}) {
     this.live = live;
     this.store = live.store;
     this.chatId = chatId;
@@ -90,7 +93,8 @@ export class Conversation {
     this.renderHead();
     this.renderMessages();
     this.renderComposerState();
-    if (!this.store.loadedChats.has(chatId)) this.load();
+    this.ready = this.store.loadedChats.has(chatId) ? Promise.resolve() : this.load();
+    if (focusMessage) this.showFound(focusMessage);
     this.maybeRead();
   }
 
@@ -200,7 +204,7 @@ export class Conversation {
       this.renderMessages();
       if (hadFocus && this.older.hidden) this.scroller.focus();
     } catch (error) {
-      this.status.textContent = TEXT.loadFailed(error.message);
+      this.status.textContent = TEXT.loadFailed(this.live.explain(error));
     }
     if (!older) this.scrollToEnd();
   }
@@ -264,7 +268,7 @@ export class Conversation {
 
   messageNode(msg) {
     const signature = JSON.stringify([
-      msg.ack, msg.body, msg.caption, msg.type, msg.edited, msg.revoked, msg.error || '', msg.timestamp, !!msg.local,
+      msg.ack, msg.body, msg.caption, msg.type, msg.edited, msg.revoked, msg.error || '', msg.timestamp, !!msg.local, msg.sendState || '',
       msg.media && msg.media.status, (msg.reactions || []).map((r) => [r.from, r.emoji, r.fromMe]),
       msg.quoted && [msg.quoted.body, msg.quoted.type], msg.location && [msg.location.latitude, msg.location.longitude, msg.location.name],
     ]);
@@ -343,7 +347,7 @@ export class Conversation {
     try {
       await this.live.react(msg, emoji);
     } catch (error) {
-      this.composer.say(TEXT.failed.react(error.message));
+      this.composer.say(TEXT.failed.react(this.live.explain(error)));
     }
   }
 
@@ -354,19 +358,28 @@ export class Conversation {
     try {
       await this.live.deleteMessage(msg, forWhom);
     } catch (error) {
-      this.composer.say(TEXT.failed.delete(error.message));
+      this.composer.say(TEXT.failed.delete(this.live.explain(error)));
     }
   }
 
-  /** Scroll to a message (a reply's original), loading older pages to find it if need be. */
-  async showMessage(id) {
+  /** Show a message the search found, once the chat's newest messages are in. */
+  async showFound(id) {
+    await this.ready;
+    await this.showMessage(id, { pages: OLDER_PAGES_FOR_A_FIND, missing: TEXT.foundMissing });
+  }
+
+  /**
+   * Scroll to a message (a reply's original, a search hit) and highlight it, loading up to
+   * ``pages`` older pages to find it if need be; ``missing`` says so when it is not found.
+   */
+  async showMessage(id, { pages = OLDER_PAGES_FOR_A_QUOTE, missing = TEXT.quoteMissing } = {}) {
     if (!id) return;
-    for (let page = 0; !this.nodes.has(id) && this.store.hasOlder.get(this.chatId) && page < OLDER_PAGES_FOR_A_QUOTE; page += 1) {
+    for (let page = 0; !this.nodes.has(id) && this.store.hasOlder.get(this.chatId) && page < pages; page += 1) {
       await this.load(true);
     }
     const node = this.nodes.get(id);
     if (!node) {
-      this.composer.say(TEXT.quoteMissing);
+      this.composer.say(missing);
       return;
     }
     node.scrollIntoView({ block: 'center' });

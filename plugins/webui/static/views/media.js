@@ -151,7 +151,7 @@ function audioElement(msg, kind, files) {
       audio.src = url;
       note.textContent = msg.media.duration ? formatDuration(msg.media.duration) : '';
     }, (error) => {
-      note.textContent = TEXT.failed(error.message);
+      note.textContent = TEXT.failed(files.live.explain(error));
       box.classList.add('failed');
     });
   });
@@ -186,7 +186,7 @@ function documentChip(msg, files) {
       saveAs(url, name);
       status.textContent = '';
     } catch (error) {
-      status.textContent = TEXT.failed(error.message);
+      status.textContent = TEXT.failed(files.live.explain(error));
     } finally {
       chip.setAttribute('aria-busy', 'false');
     }
@@ -266,7 +266,7 @@ export function openViewer({ msg, kind, files, opener, caption }) {
     stage.removeAttribute('role');
     replaceChildren(stage, shown);
   }, (error) => {
-    stage.textContent = TEXT.failed(error.message);
+    stage.textContent = TEXT.failed(files.live.explain(error));
   });
   return dialog;
 }

@@ -1,31 +1,58 @@
-// The WhatsApp panel: the session's state, its QR code while it waits for a scan, the linked
-// phone once connected, and start / stop / restart / clear.
+// The WhatsApp panel: the session's state, the linked phone once connected, and start / stop /
+// restart / clear. While the session waits to be linked, the QR code (or the pairing code) is
+// in the main pane (views/linking.js); the panel says so.
 
 import { h, longWhen, phoneOf, replaceChildren } from '../dom.js';
+import { describeSessionProblem } from '../errors.js';
 import { confirmDialog } from './dialog.js';
 
-export const STATE_LABELS = {
-  STOPPED: 'Stopped',
-  STARTING: 'Starting…',
-  QR: 'Waiting for scan',
-  CONNECTED: 'Connected',
-  DISCONNECTED: 'Reconnecting',
-  FAILED: 'Failed',
+// Every sentence this module may show a person.
+const TEXT = {
+  title: 'WhatsApp',
+  states: {
+    STOPPED: 'Stopped',
+    STARTING: 'Starting…',
+    QR: 'Waiting for scan',
+    CONNECTED: 'Connected',
+    DISCONNECTED: 'Reconnecting',
+    FAILED: 'Failed',
+  },
+  unknownState: 'Unknown',
+  actionsLabel: 'WhatsApp session actions',
+  actions: { start: 'Start', stop: 'Stop', restart: 'Restart', clear: 'Clear session' },
+  notEnabled: 'WhatsApp is not enabled on this server.',
+  loading: 'Loading…',
+  stopped: 'Not running. Start it, then link your WhatsApp: scan a QR code with your phone, or type a code on it.',
+  starting: 'Opening WhatsApp Web…',
+  linking: 'Waiting for your phone: scan the QR code, or link with your phone number.',
+  showCode: 'Show the QR code',
+  dropped: 'The connection to WhatsApp dropped; it reconnects by itself.',
+  phone: 'Phone',
+  name: 'Name',
+  since: 'Since',
+  otherState: (state) => `State: ${state}`,
+  confirmClear: {
+    title: 'Clear the WhatsApp session?',
+    message: 'This logs this server out of your WhatsApp and deletes its saved login. To use it again you will link it anew. Your stored chats stay.',
+    confirm: 'Clear session',
+  },
 };
+
+export const STATE_LABELS = TEXT.states;
 
 export function stateBadge(state, extraClass = '') {
   return h('span', {
     class: `state-badge ${extraClass}`.trim(),
     'data-state': state || 'UNKNOWN',
-    text: STATE_LABELS[state] || (state ? state : 'Unknown'),
+    text: STATE_LABELS[state] || (state ? state : TEXT.unknownState),
   });
 }
 
 const ACTIONS = [
-  ['start', 'Start', 'primary'],
-  ['stop', 'Stop', ''],
-  ['restart', 'Restart', ''],
-  ['clear', 'Clear session', 'danger-outline'],
+  ['start', 'primary'],
+  ['stop', ''],
+  ['restart', ''],
+  ['clear', 'danger-outline'],
 ];
 
 export class SessionPanel {
@@ -36,9 +63,9 @@ export class SessionPanel {
     this.error = '';
     this.body = h('div', { class: 'session-body' });
     this.badgeSlot = h('span', { class: 'session-badge' });
-    this.actions = h('div', { class: 'session-actions', role: 'group', 'aria-label': 'WhatsApp session actions' });
+    this.actions = h('div', { class: 'session-actions', role: 'group', 'aria-label': TEXT.actionsLabel });
     this.errorSlot = h('p', { class: 'form-error', role: 'alert' });
-    this.title = h('h2', { id: 'session-title', tabindex: '-1', text: 'WhatsApp' });
+    this.title = h('h2', { id: 'session-title', tabindex: '-1', text: TEXT.title });
     this.element = h(
       'section',
       { class: 'session-panel', 'aria-labelledby': 'session-title' },
@@ -62,72 +89,43 @@ export class SessionPanel {
     replaceChildren(this.badgeSlot, status ? stateBadge(state) : null);
     this.element.dataset.state = state || 'NONE';
     this.errorSlot.textContent = this.error;
-    if (state === 'QR' && this.renderedState === 'QR') {
-      this.updateQr();
-    } else {
-      replaceChildren(this.body, this.describe(status));
-      this.updateQr();
-    }
-    this.renderedState = state;
+    const signature = JSON.stringify([this.model.available, state, status && [status.phone, status.pushname, status.since, status.error]]);
+    if (signature !== this.renderedSignature) replaceChildren(this.body, this.describe(status));
+    this.renderedSignature = signature;
     this.renderActions(state);
   }
 
   describe(status) {
-    if (!this.model.available) return h('p', { class: 'muted', text: 'WhatsApp is not enabled on this server.' });
-    if (!status) return h('p', { class: 'muted', text: 'Loading…' });
+    if (!this.model.available) return h('p', { class: 'muted', text: TEXT.notEnabled });
+    if (!status) return h('p', { class: 'muted', text: TEXT.loading });
+    const problem = describeSessionProblem(status, { admin: this.live.isAdmin });
     switch (status.state) {
       case 'STOPPED':
-        return h('p', { class: 'muted', text: 'Not running. Start it, then scan the QR code with your phone to link your WhatsApp.' });
+        return [problem ? h('p', { class: 'warning session-problem', text: problem }) : null, h('p', { class: 'muted', text: TEXT.stopped })];
       case 'STARTING':
-        return h('p', { class: 'muted' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), ' Opening WhatsApp Web…');
+        return h('p', { class: 'muted' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), ' ', TEXT.starting);
       case 'QR':
-        this.qrImage = h('img', { class: 'qr-image', alt: 'QR code: scan it with WhatsApp on your phone to link this account', width: '220', height: '220' });
-        this.qrFigure = h('figure', { class: 'qr', 'aria-busy': 'true' }, this.qrImage, h('figcaption', { class: 'qr-waiting', text: 'Waiting for the QR code…' }));
-        return [
-          this.qrFigure,
-          h(
-            'ol',
-            { class: 'qr-steps' },
-            h('li', { text: 'Open WhatsApp on your phone.' }),
-            h('li', { text: 'Go to Settings → Linked devices → Link a device.' }),
-            h('li', { text: 'Point your phone at this code. It refreshes by itself.' }),
-          ),
-        ];
+        // The code itself is in the main pane; with a chat open, this link goes back to it.
+        return [h('p', { class: 'muted', text: TEXT.linking }), h('a', { class: 'show-link-pane', href: '#/chats', text: TEXT.showCode })];
       case 'CONNECTED':
       case 'DISCONNECTED':
         return [
-          status.state === 'DISCONNECTED'
-            ? h('p', { class: 'warning', text: 'The connection to WhatsApp dropped; it reconnects by itself.' })
-            : null,
+          status.state === 'DISCONNECTED' ? h('p', { class: 'warning', text: TEXT.dropped }) : null,
           h(
             'dl',
             { class: 'facts' },
-            h('dt', { text: 'Phone' }),
+            h('dt', { text: TEXT.phone }),
             h('dd', { class: 'session-phone', text: status.phone ? phoneOf(`${status.phone}@c.us`) : '—' }),
-            h('dt', { text: 'Name' }),
+            h('dt', { text: TEXT.name }),
             h('dd', { class: 'session-name', text: status.pushname || '—' }),
-            h('dt', { text: 'Since' }),
+            h('dt', { text: TEXT.since }),
             h('dd', { text: longWhen(status.since) }),
           ),
         ];
       case 'FAILED':
-        return h('p', { class: 'error-text', text: `WhatsApp failed: ${status.error || 'unknown error'}. It restarts by itself; or restart it now.` });
+        return h('p', { class: 'error-text session-problem', text: problem || TEXT.states.FAILED });
       default:
-        return h('p', { class: 'muted', text: `State: ${status.state}` });
-    }
-  }
-
-  updateQr() {
-    if (!this.qrImage || !this.qrImage.isConnected) return;
-    const qr = this.model.qr;
-    if (qr && qr.image) {
-      if (this.qrImage.getAttribute('src') !== qr.image) this.qrImage.src = qr.image;
-      this.qrFigure.dataset.ref = qr.qr;
-      this.qrFigure.setAttribute('aria-busy', 'false');
-    } else {
-      this.qrImage.removeAttribute('src');
-      delete this.qrFigure.dataset.ref;
-      this.qrFigure.setAttribute('aria-busy', 'true');
+        return h('p', { class: 'muted', text: TEXT.otherState(status.state) });
     }
   }
 
@@ -135,9 +133,9 @@ export class SessionPanel {
   renderActions(state) {
     if (!this.buttons) {
       this.buttons = {};
-      for (const [action, label, kind] of ACTIONS) {
+      for (const [action, kind] of ACTIONS) {
         const button = h('button', { type: 'button', class: `button ${kind}`.trim(), 'data-action': action, onclick: () => this.run(action) });
-        button.dataset.label = label;
+        button.dataset.label = TEXT.actions[action];
         this.buttons[action] = button;
         this.actions.append(button);
       }
@@ -162,12 +160,7 @@ export class SessionPanel {
   async run(action) {
     if (this.busy !== null) return;
     if (action === 'clear') {
-      const sure = await confirmDialog({
-        title: 'Clear the WhatsApp session?',
-        message: 'This logs this server out of your WhatsApp and deletes its saved login. To use it again you will scan a new QR code. Your stored chats stay.',
-        confirm: 'Clear session',
-        danger: true,
-      });
+      const sure = await confirmDialog({ ...TEXT.confirmClear, danger: true });
       if (!sure) return;
     }
     this.busy = action;
@@ -176,7 +169,7 @@ export class SessionPanel {
     try {
       await this.live.sessionAction(action);
     } catch (error) {
-      this.error = error.message;
+      this.error = this.live.explain(error, action === 'start' || action === 'restart' ? 'start' : 'other');
     } finally {
       this.busy = null;
       this.render();

@@ -4,6 +4,7 @@
 import { h, replaceChildren } from '../dom.js';
 import { ChatList } from './chats.js';
 import { Conversation, placeholder } from './conversation.js';
+import { LinkPane } from './linking.js';
 import { SessionPanel, stateBadge } from './session.js';
 
 export class Shell {
@@ -77,14 +78,21 @@ export class Shell {
   }
 }
 
+/**
+ * The chats page: the sidebar (WhatsApp panel, search, chat list) and the main pane, which shows
+ * the open conversation; with none open, the QR or pairing code while WhatsApp waits to be
+ * linked (or is opening), else "pick a chat".
+ */
 export class ChatsPage {
   constructor(live) {
     this.live = live;
     this.session = new SessionPanel(live);
-    this.chats = new ChatList(live);
+    this.chats = new ChatList(live, { onOpenMessage: (chatId, messageId) => this.openMessage(chatId, messageId) });
     this.conversation = null;
+    this.linkPane = null;
     this.chatId = undefined;
-    this.pane = h('div', { class: 'conversation-pane' }, placeholder());
+    this.focusMessage = null; // {chatId, messageId}: a search hit to show once its chat opens
+    this.pane = h('div', { class: 'conversation-pane' });
     this.element = h(
       'main',
       { id: 'main', class: 'chats-page', tabindex: '-1', 'data-pane': 'list' },
@@ -92,6 +100,11 @@ export class ChatsPage {
       h('aside', { class: 'sidebar', 'aria-label': 'WhatsApp and chats' }, this.session.element, this.chats.element),
       this.pane,
     );
+    this.onSession = () => {
+      if (!this.chatId) this.showIdlePane();
+    };
+    live.session.addEventListener('change', this.onSession);
+    this.showIdlePane();
   }
 
   open(chatId) {
@@ -101,24 +114,57 @@ export class ChatsPage {
     this.conversation?.destroy();
     this.conversation = null;
     this.live.store.setOpen(chatId);
-    this.element.dataset.pane = chatId ? 'conversation' : 'list';
     if (chatId) {
-      this.conversation = new Conversation(this.live, chatId);
+      const focus = this.focusMessage && this.focusMessage.chatId === chatId ? this.focusMessage.messageId : null;
+      this.focusMessage = null;
+      this.dropLinkPane();
+      this.element.dataset.pane = 'conversation';
+      this.conversation = new Conversation(this.live, chatId, { focusMessage: focus });
       replaceChildren(this.pane, this.conversation.element);
       this.conversation.focus();
     } else {
-      replaceChildren(this.pane, placeholder());
+      this.showIdlePane();
       if (previous) {
         const row = this.element.querySelector(`.chat-row[data-chat-id="${CSS.escape(previous)}"]`);
-        (row || this.element.querySelector('#new-chat-phone'))?.focus();
+        (row || this.element.querySelector('#chat-search'))?.focus();
       }
     }
   }
 
+  /** A message the search found: its chat opens (or is open) at that message. */
+  openMessage(chatId, messageId) {
+    if (chatId === this.chatId && this.conversation) {
+      this.conversation.showFound(messageId);
+      return;
+    }
+    this.focusMessage = { chatId, messageId };
+    location.hash = `#/chat/${encodeURIComponent(chatId)}`;
+  }
+
+  /** With no chat open: the linking pane while WhatsApp waits to be linked, else the placeholder. */
+  showIdlePane() {
+    const linking = this.live.session.linking;
+    if (linking && !this.linkPane) {
+      this.linkPane = new LinkPane(this.live);
+      replaceChildren(this.pane, this.linkPane.element);
+    } else if (!linking && (this.linkPane || !this.pane.firstChild || this.element.dataset.pane !== 'list')) {
+      this.dropLinkPane();
+      replaceChildren(this.pane, placeholder());
+    }
+    this.element.dataset.pane = linking ? 'link' : 'list';
+  }
+
+  dropLinkPane() {
+    this.linkPane?.destroy();
+    this.linkPane = null;
+  }
+
   destroy() {
+    this.live.session.removeEventListener('change', this.onSession);
     this.session.destroy();
     this.chats.destroy();
     this.conversation?.destroy();
+    this.dropLinkPane();
     this.live.store.setOpen(null);
   }
 }
