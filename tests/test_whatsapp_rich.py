@@ -99,6 +99,28 @@ async def test_thirty_sends_over_rest_and_the_websocket_leave_in_order(alice):
     assert [m["body"] for m in reversed(stored)] == [f"#{n}" for n in range(30)]
 
 
+async def test_a_send_repeated_with_its_client_id_goes_once(alice):
+    """A client that lost the answer retries with the same clientId, over REST or the socket,
+    while the first is in flight or after: one message leaves, and every answer names it."""
+    body = {"to": BOB, "message": "exactly once", "clientId": "page-7f3a"}
+    first, again, by_socket = await asyncio.gather(
+        send(alice, **body), send(alice, **body), alice.socket.command("message.send", body))
+    assert by_socket["ok"], by_socket
+    assert first["id"] == again["id"] == by_socket["data"]["id"]
+    later = await send(alice, **body)
+    assert later["id"] == first["id"]
+    other = await send(alice, to=BOB, message="exactly once", clientId="page-7f3b")
+    assert other["id"] != first["id"]
+    # The queue is FIFO: once the second key's message is at the phone, any repeat of the first
+    # would be there too.
+    await at_phone(alice.fakewa, BOB, other["id"])
+    bodies = [m["body"] for m in await alice.fakewa.messages(BOB) if m["type"] == "chat"]
+    assert bodies.count("exactly once") == 2, bodies
+    response = await alice.server.client.post(f"/api/whatsapp/send/{alice.uid}", headers=bearer(alice.token),
+                                              json={**body, "clientId": "no spaces"})
+    assert "clientId" in assert_error(response, 422, "validation_failed")["fields"]
+
+
 async def _taken(queues: Any, before: int) -> bool:
     return queues.accepted > before
 

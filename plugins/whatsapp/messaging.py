@@ -26,6 +26,7 @@ from server.timeutil import iso
 from plugins.whatsapp import store
 from plugins.whatsapp.store import people
 from plugins.whatsapp.ingest import Ingest
+from plugins.whatsapp.recent_sends import RecentSends
 from plugins.whatsapp.sendqueue import SendQueues
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ class Messaging:
         self.queues = queues
         self.ingest = ingest
         self.media = media
+        self.recent = RecentSends()
 
     # -- sending ------------------------------------------------------------------------------------
     async def send(self, user_id: int, request: dict[str, Any], sent_by: str = "user") -> dict[str, Any]:
@@ -47,8 +49,18 @@ class Messaging:
         ``sent_by`` marks the message (``user``, or ``plugin:<name>``).
 
         409 when the session is not connected, 429 when its queue is full, 404 for a mediaId that
-        is not this user's, 422 for a reply to a message the session does not know.
+        is not this user's, 422 for a reply to a message the session does not know. A ``clientId``
+        seen before (``recent_sends``) is not sent again.
         """
+        async def send_it() -> dict[str, Any]:
+            return await self._send(user_id, request, sent_by)
+
+        sent, first = await self.recent.once(user_id, request.get("client_id"), send_it)
+        if not first:  # a repeat: the message as it is now
+            return await store.get_message(self.app.db, user_id, sent["id"]) or sent
+        return sent
+
+    async def _send(self, user_id: int, request: dict[str, Any], sent_by: str) -> dict[str, Any]:
         key = str(user_id)
         self._require_connected(user_id)
         chat_id = await people.page_chat_id(self.app.db, user_id, chat_id_of(request["to"]))

@@ -80,6 +80,10 @@ class SendSchema(Schema):
     reply_to = fields.String(data_key="replyTo", validate=validate.Length(min=1, max=256), metadata={
         "description": "The id of a message of this session to reply to."})
     location = fields.Nested(LocationSchema)
+    client_id = fields.String(data_key="clientId", validate=validate.Regexp(r"^[A-Za-z0-9_.:-]{1,64}$", error=(
+        "1 to 64 letters, digits, '_', '-', '.' or ':'.")), metadata={
+        "description": "A key of the client's own for this send: a repeat of it within a day (a retry after a lost "
+                       "answer) is not sent again, and answers the first send's message."})
 
     @validates("to")
     def check_to(self, value: str, **kwargs: object) -> None:

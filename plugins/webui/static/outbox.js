@@ -31,6 +31,12 @@ export function busyWait(error, count) {
   return BUSY_WAIT_MS[Math.min(count, BUSY_WAIT_MS.length) - 1];
 }
 
+/** 128 random bits in hex (crypto.randomUUID needs a secure context; this works over plain http too). */
+function newClientId() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
 export class Outbox {
   /**
    * ``deliver(item)`` sends one (resolves with the server's message); ``store`` holds the
@@ -52,7 +58,8 @@ export class Outbox {
   /** Queue a send; its pending bubble shows at once. */
   add(chatId, request, preview) {
     const localId = this.store.addPending(chatId, { ...preview, request });
-    this.items.push({ chatId, localId, request });
+    // The same clientId on every attempt: the server sends a repeat of it once.
+    this.items.push({ chatId, localId, request: { ...request, clientId: newClientId() } });
     this.pump();
     return localId;
   }
