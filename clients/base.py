@@ -10,7 +10,8 @@ from .browser import BrowserNotFound
 __all__ = [
     "SessionState", "SessionError", "SessionLimitReached", "NotConnected", "BrowserNotFound",
     "IllegalTransition", "ManagerSettings", "LIVE_STATES", "TRANSITIONS", "check_transition",
-    "MessageNotFound", "ActionRefused", "MediaExpired", "MediaError", "MediaTooLarge",
+    "MessageNotFound", "ActionRefused", "MediaExpired", "MediaError", "MediaTooLarge", "ChatNotFound",
+    "SendRefused", "PairingUnavailable",
 ]
 
 
@@ -44,8 +45,8 @@ _S = SessionState
 #                                 CONFLICT that keeps coming back (FAILED → FAILED: an automatic
 #                                 restart that could not start)
 #   FAILED → STARTING             an automatic restart, or a start by hand
-#   any → STOPPED                 stop, restart, logout, the idle timeout, a QR never scanned,
-#                                 closing the manager
+#   any → STOPPED                 stop, restart, logout, the idle timeout, not linked within
+#                                 link_timeout, closing the manager
 TRANSITIONS: dict[SessionState, frozenset[SessionState]] = {
     _S.STOPPED: frozenset({_S.STARTING}),
     _S.STARTING: frozenset({_S.QR, _S.CONNECTED, _S.FAILED, _S.STOPPED}),
@@ -104,6 +105,25 @@ class MediaTooLarge(SessionError):
     """``download_media``: the file is larger than ``max_bytes`` (nothing is left at ``dest``)."""
 
 
+class ChatNotFound(SessionError):
+    """The page has no such chat, or this account is not in that group."""
+
+
+class PairingUnavailable(SessionError):
+    """``request_pairing_code``: the session shows no QR code (not started, starting, or linked)."""
+
+
+class SendRefused(SessionError):
+    """WhatsApp refused a send: ``reason`` is ``"reachout_timelock"`` (the account may not write to
+    new contacts for now), an error code such as ``"463"``, or ``"refused"``; ``until`` is when the
+    restriction ends (unix seconds) when WhatsApp says."""
+
+    def __init__(self, message: str, reason: str = "refused", until: int | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.until = until
+
+
 @dataclass
 class ManagerSettings:
     profiles_dir: Path
@@ -122,9 +142,13 @@ class ManagerSettings:
     extra_args: tuple[str, ...] = ()
     sync_messages_per_chat: int = 50
     # Additions to the first contract:
-    qr_refreshes: int = 5
-    """Times an unscanned page that went UNPAIRED_IDLE gets a new QR (Cmd.refreshQR()); after
-    that the session stops itself (state STOPPED, error says why) instead of holding a browser."""
+    link_timeout: float | None = 600.0
+    """Seconds a session may stay unlinked (a QR or a pairing code showing) before it stops itself
+    (STOPPED, ``error`` "not linked within N s"), freeing its place; until then an expired QR is
+    renewed (Cmd.refreshQR()) whenever the page asks. None: never."""
+    pairing_code_ttl: float = 195.0
+    """Seconds WhatsApp keeps a pairing code (3.25 minutes): what ``expiresAt`` is computed from.
+    The page itself says when a code is up and the session asks for the next one."""
     stable_after: float = 60.0
     """Seconds CONNECTED after which the automatic-restart counter starts again from zero."""
     call_timeout: float = 30.0
@@ -144,6 +168,8 @@ class ManagerSettings:
         self.extra_args = tuple(self.extra_args)
         if self.max_sessions < 1 or self.max_concurrent_starts < 1:
             raise ValueError("max_sessions and max_concurrent_starts must be at least 1")
+        if self.link_timeout is not None and not self.link_timeout > 0:
+            raise ValueError("link_timeout must be a number of seconds above 0, or None")
         remote = [a for a in self.extra_args if a.startswith("--remote-debugging-")]
         if remote:  # a DevTools port would let any local process into the WhatsApp page
             raise ValueError(f"extra_args may not set {', '.join(remote)}: sessions are driven over a private pipe")

@@ -4,11 +4,19 @@
  * This is the only file that knows WhatsApp Web's modules, attributes and events. Python calls
  * WADriver.* through page.evaluate and hears back through ONE exposed function,
  * window.__wadEmit(type, payloadJson). Events:
- *   state    {state, hasSynced, me, pushname}  every Socket state change (and once on init)
+ *   state    {state, hasSynced, me, lid, pushname, limits}   every Socket state change (and once
+ *                                              on init); a pushname or reach-out timelock change
  *   qr       {qr}                              the full QR payload, on every new ref
+ *   code     {code, expiresAt}                 a new pairing code (linking without a QR)
+ *   code_expired {}                            the code's refreshes are used up: ask again
+ *   code_error {message}                       WhatsApp Web could not give a code
  *   sync     {chats, messages}                 once per page load, when hasSynced is true
+ *   lid      {pairs: [{lid, phone}]}           LID <-> phone mappings: at sync every one the page
+ *                                              knows (2026-08 pages), later the new ones
  *   message  <message>                         every message added, in and out: new ones
- *                                              (isNewMsg), and after the sync any other one
+ *                                              (isNewMsg), and after the sync any other one; a
+ *                                              ciphertext placeholder (type "ciphertext") again,
+ *                                              with the same id, once it is decrypted
  *   ack      {id, chatId, ack}                 a message's ack changed
  *   chat     <chat>                            a chat list row changed (after the sync)
  *   reaction {msgId, chatId, sender, emoji, timestamp, fromMe}   a reaction landed in the
@@ -20,30 +28,55 @@
  * Injected after Debug.VERSION appears and again after every navigation; a second injection
  * into the same document does nothing.
  *
+ * Modules are looked up when a call needs them (some load only after login); a missing one
+ * fails with its name ("WAD:module: ..."). Ids are read through fallbacks that outlive the site's
+ * minification of MsgKey (`_serialized`, then `$1`, then a MsgKey's own toString(), then built
+ * from fromMe, remote, id and participant): an id is a string or null, never "[object Object]".
+ *
  * Refusals are Errors whose message starts with "WAD:<code>: " (not_found, refused, expired,
- * media, too_large); the Python side turns the code into its exception. Files cross the
- * DevTools pipe in chunks of at most MAX_CHUNK bytes: mediaBegin/mediaChunk/sendMedia out,
- * mediaOpen/mediaRead/mediaClose in. Media secrets (mediaKey, directPath...) never leave the page.
+ * media, too_large, not_connected, no_chat, no_qr, send_refused, module); the Python side turns
+ * the code into its exception. Files cross the DevTools pipe in chunks of at most MAX_CHUNK bytes:
+ * mediaBegin/mediaChunk/sendMedia out, mediaOpen/mediaRead/mediaClose in. Media secrets (mediaKey,
+ * directPath...) never leave the page.
  */
 (function () {
   'use strict';
   if (window.WADriver && window.WADriver.__installed) return;
 
-  const req = (name) => window.require(name);
-  const optional = (name) => { try { return window.require(name); } catch (e) { return null; } };
+  /** A module of the page, looked up now; a missing one fails with its name. */
+  function req(name) {
+    let mod = null;
+    let why = 'not loaded';
+    try { mod = window.require(name); } catch (e) { why = reason(e); }
+    if (mod === null || mod === undefined) fail('module', 'WhatsApp Web has no module ' + name + ' (' + why + ')');
+    return mod;
+  }
+  const optional = (name) => { try { return window.require(name) || null; } catch (e) { return null; } };
+
+  /** `mod[key]`, which must be there (a function is bound to its module). */
+  function member(mod, name, key) {
+    const value = mod ? mod[key] : undefined;
+    if (value === undefined || value === null) fail('module', 'WhatsApp Web module ' + name + ' has no ' + key);
+    return typeof value === 'function' ? value.bind(mod) : value;
+  }
+
   const W = {
-    socket: () => req('WAWebSocketModel').Socket,
-    conn: () => req('WAWebConnModel').Conn,
-    cmd: () => req('WAWebCmd').Cmd,
+    socket: () => member(req('WAWebSocketModel'), 'WAWebSocketModel', 'Socket'),
+    conn: () => member(req('WAWebConnModel'), 'WAWebConnModel', 'Conn'),
+    cmd: () => member(req('WAWebCmd'), 'WAWebCmd', 'Cmd'),
     collections: () => req('WAWebCollections'),
-    meUser: () => req('WAWebUserPrefsMeUser').getMaybeMePnUser(),
-    createWid: (id) => req('WAWebWidFactory').createWid(id),
-    findChat: (wid) => req('WAWebFindChatAction').findOrCreateLatestChat(wid),
+    meUser: () => member(req('WAWebUserPrefsMeUser'), 'WAWebUserPrefsMeUser', 'getMaybeMePnUser')(),
+    meLidUser: () => {
+      const m = optional('WAWebUserPrefsMeUser');
+      return m && typeof m.getMaybeMeLidUser === 'function' ? m.getMaybeMeLidUser() : null;
+    },
+    createWid: (id) => member(req('WAWebWidFactory'), 'WAWebWidFactory', 'createWid')(id),
+    findChat: (wid) => member(req('WAWebFindChatAction'), 'WAWebFindChatAction', 'findOrCreateLatestChat')(wid),
     msgKey: () => {
       const m = req('WAWebMsgKey');
-      return typeof m === 'function' ? m : (m.default || m.MsgKey);
+      return typeof m === 'function' ? m : member(m, 'WAWebMsgKey', m.default ? 'default' : 'MsgKey');
     },
-    addAndSend: (chat, attrs) => req('WAWebSendMsgChatAction').addAndSendMsgToChat(chat, attrs),
+    addAndSend: (chat, attrs) => member(req('WAWebSendMsgChatAction'), 'WAWebSendMsgChatAction', 'addAndSendMsgToChat')(chat, attrs),
   };
 
   const MEDIA_TYPES = ['image', 'video', 'audio', 'ptt', 'document', 'sticker'];
@@ -53,6 +86,19 @@
   };
   const EDITABLE_TYPES = ['chat', 'image', 'video', 'document'];
   const MAX_CHUNK = 256 * 1024;       // bytes of file data per call, either way
+  const MAX_AUTO_REFRESHES = 5;       // pairing codes WhatsApp Web renews by itself before asking for a click
+  const MAX_PENDING = 10000;          // placeholders awaiting decryption, early reactions: bounded
+  // WhatsApp's answers per participant when adding to or removing from a group
+  const PARTICIPANT_CODES = {
+    200: 'ok',
+    400: 'WhatsApp did not take the request',
+    403: 'not allowed: the participant only lets contacts add them (send an invite instead), or you are not an admin',
+    404: 'not on WhatsApp',
+    408: 'the participant left the group recently',
+    409: 'already in the group',
+    417: 'cannot be added to this community',
+    419: 'the group is full',
+  };
 
   function emit(type, payload) {
     try {
@@ -73,15 +119,85 @@
     return String((e && e.message) || e || 'unknown error').split('\n')[0].slice(0, 200);
   }
 
-  // -- serialization ---------------------------------------------------------------------------
+  // -- ids ---------------------------------------------------------------------------------------
+  /** A wid's string (`79991234567@c.us`, `...@lid`, `...@g.us`), or null. */
   function widStr(w) {
     if (w === null || w === undefined) return null;
-    if (typeof w === 'string') return w;
-    if (typeof w._serialized === 'string') return w._serialized;
+    if (typeof w === 'string') return w || null;
+    if (typeof w !== 'object') return null;
+    if (typeof w._serialized === 'string' && w._serialized) return w._serialized;
     if (w.user && w.server) return w.user + '@' + w.server;
-    return String(w);
+    return null;
   }
 
+  const KEY_STRING = /^(true|false)_[^_\s]+_[^_\s]+(_[^_\s]+)?$/;
+
+  /** A message key's string, `<fromMe>_<remote>_<id>[_<participant>]`, whatever the site's
+   * shape: `_serialized` (before 2.3000.1042), `$1` (after), a real MsgKey's toString(), or built
+   * from its fields. Null when none of these gives one. */
+  function keyStr(key) {
+    if (key === null || key === undefined) return null;
+    if (typeof key === 'string') return KEY_STRING.test(key) ? key : null;
+    if (typeof key !== 'object') return null;
+    for (const field of ['_serialized', '$1']) {
+      if (typeof key[field] === 'string' && KEY_STRING.test(key[field])) return key[field];
+    }
+    let MsgKey = null;
+    try { MsgKey = W.msgKey(); } catch (e) { /* not there: the fields below */ }
+    if (MsgKey && key instanceof MsgKey) {
+      const text = String(key);
+      if (KEY_STRING.test(text)) return text;
+    }
+    const remote = widStr(key.remote);
+    if (remote && key.id !== undefined && key.id !== null && typeof key.id !== 'object') {
+      const participant = widStr(key.participant);
+      return (key.fromMe ? 'true' : 'false') + '_' + remote + '_' + String(key.id) + (participant ? '_' + participant : '');
+    }
+    return null;
+  }
+
+  /** `true_<remote>_<id>[_<participant>]` -> {fromMe, remote, id} */
+  function parseKey(serialized) {
+    const parts = String(serialized || '').split('_');
+    return { fromMe: parts[0] === 'true', remote: parts[1] || null, id: parts[2] || null };
+  }
+
+  const isLid = (id) => /@lid$/.test(id || '');
+  const isPn = (id) => /@c\.us$/.test(id || '');
+  const isGroupId = (id) => /@g\.us$/.test(id || '');
+
+  function me() {
+    try { return widStr(W.meUser()); } catch (e) { return null; }
+  }
+
+  function meLid() {
+    try { return widStr(W.meLidUser()); } catch (e) { return null; }
+  }
+
+  function isMe(id) {
+    return !!id && (id === me() || id === meLid());
+  }
+
+  function apiContact() {
+    const api = optional('WAWebApiContact');
+    return api && typeof api.getCurrentLid === 'function' && typeof api.getPhoneNumber === 'function' ? api : null;
+  }
+
+  /** The LID the page knows for a phone-number id, or null. */
+  function lidOf(pn) {
+    const api = apiContact();
+    if (!api || !isPn(pn)) return null;
+    try { return widStr(api.getCurrentLid(W.createWid(pn))); } catch (e) { return null; }
+  }
+
+  /** The phone-number id the page knows for a LID, or null. */
+  function phoneOf(lid) {
+    const api = apiContact();
+    if (!api || !isLid(lid)) return null;
+    try { return widStr(api.getPhoneNumber(W.createWid(lid))); } catch (e) { return null; }
+  }
+
+  // -- serialization ---------------------------------------------------------------------------
   function ser(model) {
     return model && typeof model.serialize === 'function' ? model.serialize() : (model || {});
   }
@@ -94,12 +210,6 @@
 
   function str(v) {
     return v === null || v === undefined || v === '' ? null : String(v);
-  }
-
-  /** `true_<remote>_<id>` -> {fromMe, remote, id} */
-  function parseKey(serialized) {
-    const parts = String(serialized || '').split('_');
-    return { fromMe: parts[0] === 'true', remote: parts[1] || null, id: parts[2] || null };
   }
 
   function mediaDict(s, type) {
@@ -126,13 +236,14 @@
     const participant = widStr(s.quotedParticipant);
     const { Msg } = W.collections();
     const stanza = String(s.quotedStanzaID);
-    let fromMe = participant ? participant === me() : null;
+    const suffix = isGroupId(chatId) && participant ? '_' + participant : '';
+    let fromMe = participant ? isMe(participant) : null;
     let model = null;
     if (fromMe === null) {
-      model = Msg.get('true_' + chatId + '_' + stanza) || Msg.get('false_' + chatId + '_' + stanza) || null;
-      fromMe = model ? !!ser(model).id.fromMe : false;
+      model = Msg.get('true_' + chatId + '_' + stanza + suffix) || Msg.get('false_' + chatId + '_' + stanza + suffix) || null;
+      fromMe = model ? !!(ser(model).id || {}).fromMe : false;
     }
-    const id = (fromMe ? 'true' : 'false') + '_' + chatId + '_' + stanza;
+    const id = (fromMe ? 'true' : 'false') + '_' + chatId + '_' + stanza + suffix;
     const q = s.quotedMsg || ser(model || Msg.get(id)) || {};
     const type = q.type || 'chat';
     const text = type === 'chat' ? q.body : q.caption;
@@ -145,17 +256,18 @@
   function msgDict(model) {
     const s = ser(model);
     const key = s.id || {};
-    const fromMe = !!key.fromMe;
+    const own = model && model.id; // the live model's key: a MsgKey, when the serialized one is not enough
+    const fromMe = !!(key.fromMe !== undefined ? key.fromMe : own && own.fromMe);
     const from = widStr(s.from);
     const to = widStr(s.to);
-    const chatId = widStr(key.remote) || (fromMe ? to : from);
+    const chatId = widStr(key.remote) || widStr(own && own.remote) || (fromMe ? to : from);
     const type = s.type || 'chat';
     const isMedia = MEDIA_TYPES.indexOf(type) >= 0;
     const revoked = type === 'revoked';  // nothing of it is left to show
     const [quotedId, quoted] = revoked ? [null, null] : quotedOf(s, chatId);
     const textual = !isMedia && !revoked && type !== 'location';
     return {
-      id: widStr(key._serialized) || widStr(key),
+      id: keyStr(key) || keyStr(own),
       chatId: chatId,
       from: from,
       to: to,
@@ -164,7 +276,7 @@
       fromMe: fromMe,
       ack: typeof s.ack === 'number' ? s.ack : 0,
       timestamp: Number(s.t) || 0,
-      author: (chatId || '').endsWith('@g.us') ? widStr(s.author) : null,
+      author: isGroupId(chatId) ? widStr(s.author) || widStr(key.participant) : null,
       caption: isMedia ? str(s.caption) : null,
       quotedId: quotedId,
       quoted: quoted,
@@ -186,11 +298,11 @@
     const s = ser(chat);
     const msgs = chatMsgs(chat);
     const last = msgs.length ? msgs[msgs.length - 1] : null;
-    const id = widStr(s.id);
+    const id = widStr(s.id) || widStr(chat && chat.id);
     return {
       id: id,
       name: s.name || s.formattedTitle || (id ? id.split('@')[0] : ''),
-      isGroup: !!s.isGroup || (id || '').endsWith('@g.us'),
+      isGroup: !!s.isGroup || isGroupId(id),
       unreadCount: Number(s.unreadCount) > 0 ? Number(s.unreadCount) : 0,
       timestamp: Number(s.t) || (last ? Number(ser(last).t) || 0 : 0),
       lastMessage: last ? msgDict(last) : null,
@@ -209,22 +321,27 @@
 
   /** A reaction table row, in either shape the site has used. */
   function reactionDict(row) {
-    const parent = widStr(row.parentMsgKey || row.reactionParentKey);
+    const parent = keyStr(row.parentMsgKey || row.reactionParentKey);
     if (!parent) return null;
-    const meId = me();
     const sender = widStr(row.senderUserJid || row.author || row.from);
-    const fromMe = sender ? sender === meId : parseKey(widStr(row.msgKey || row.id)).fromMe;
+    const fromMe = sender ? isMe(sender) : parseKey(keyStr(row.msgKey || row.id)).fromMe;
     const ts = Number(row.timestamp !== undefined ? row.timestamp : row.reactionTimestamp) || 0;
     return {
-      msgId: parent, chatId: parseKey(parent).remote, sender: sender || (fromMe ? meId : null),
+      msgId: parent, chatId: parseKey(parent).remote, sender: sender || (fromMe ? me() : null),
       emoji: row.reactionText ? String(row.reactionText) : '', timestamp: Math.floor(ts > 1e11 ? ts / 1000 : ts),
       fromMe: fromMe,
     };
   }
 
   // -- state -----------------------------------------------------------------------------------
-  function me() {
-    try { return widStr(W.meUser()); } catch (e) { return null; }
+  /** The limits WhatsApp applies to this account now, as the page knows them (or null). */
+  function limits() {
+    const mod = optional('WAWebReachoutTimelockModel');
+    const lock = mod && mod.ReachoutTimelock;
+    if (!lock) return null;
+    const active = !!lock.isActive;
+    const ends = Number(lock.timeEnforcementEnds) || 0;
+    return { reachoutTimelock: { active: active, until: active && ends > 0 ? Math.floor(ends > 1e11 ? ends / 1000 : ends) : null } };
   }
 
   function status() {
@@ -232,15 +349,18 @@
     const connected = socket.state === 'CONNECTED';
     let pushname = null;
     try { pushname = W.conn().pushname || null; } catch (e) { /* not yet */ }
-    return { state: socket.state, hasSynced: !!socket.hasSynced, me: connected ? me() : null, pushname: connected ? pushname : null };
+    return {
+      state: socket.state, hasSynced: !!socket.hasSynced, me: connected ? me() : null, lid: connected ? meLid() : null,
+      pushname: connected ? pushname : null, limits: connected ? limits() : null,
+    };
   }
 
   async function qrPayload(ref) {
     if (!ref) return null;
-    const b64 = req('WABase64').encodeB64;
+    const b64 = member(req('WABase64'), 'WABase64', 'encodeB64');
     const noise = await req('WAWebUserPrefsInfoStore').waNoiseInfo.get();
     const reg = await req('WAWebSignalStoreApi').waSignalStore.getRegistrationInfo();
-    const adv = await req('WAWebUserPrefsMultiDevice').getADVSecretKey();
+    const adv = await member(req('WAWebUserPrefsMultiDevice'), 'WAWebUserPrefsMultiDevice', 'getADVSecretKey')();
     const platform = req('WAWebCompanionRegClientUtils').DEVICE_PLATFORM;
     return [ref, b64(noise.staticKeyPair.pubKey), b64(reg.identityKeyPair.pubKey), adv, platform].join(',');
   }
@@ -248,9 +368,11 @@
   let lastRef = null;
   let synced = false;
   let chatTimer = null;
+  let lidTimer = null;
   const dirtyChats = new Map();
   const earlyReactions = []; // reactions before the sync event: they follow it
-  const MAX_EARLY_REACTIONS = 10000;
+  const encrypted = new Set(); // ids of ciphertext placeholders: reported again once decrypted
+  const lidsSent = new Map(); // lid -> phone, as reported in lid events
 
   async function emitQr(ref) {
     if (!ref || ref === lastRef) return;
@@ -273,13 +395,14 @@
     const chats = W.collections().Chat.getModelsArray();
     const messages = [];
     for (const chat of chats) messages.push(...lastMsgs(chat, perChat));
+    if (meLid()) emit('lid', { pairs: newLidPairs() }); // a page that knows LIDs tells every mapping first
     emit('sync', { chats: chats.map(chatDict).sort((a, b) => b.timestamp - a.timestamp), messages: messages });
     for (const r of earlyReactions.splice(0)) emit('reaction', r);
   }
 
   function chatChanged(chat) {
     if (!synced || !chat) return;
-    dirtyChats.set(widStr(ser(chat).id), chat);
+    dirtyChats.set(widStr(ser(chat).id) || widStr(chat.id), chat);
     if (chatTimer) return;
     // A new message changes t, unreadCount and msgs at once: one event per chat and tick.
     chatTimer = setTimeout(() => {
@@ -292,15 +415,132 @@
 
   function chatOf(msg) {
     const key = ser(msg).id || {};
-    try { return W.collections().Chat.get(widStr(key.remote)); } catch (e) { return null; }
+    try { return W.collections().Chat.get(widStr(key.remote) || widStr(msg.id && msg.id.remote)); } catch (e) { return null; }
   }
 
+  // -- LIDs ------------------------------------------------------------------------------------
+  /** Every LID <-> phone mapping the page knows: WAWebApiContact's, and @lid contacts' phoneNumber. */
+  function lidPairs() {
+    const pairs = new Map();
+    const api = apiContact();
+    if (api && typeof api.getAllLidContacts === 'function') {
+      try {
+        for (const lid of api.getAllLidContacts() || []) {
+          const l = widStr(lid);
+          const p = l && widStr(api.getPhoneNumber(lid));
+          if (isLid(l) && isPn(p)) pairs.set(l, p);
+        }
+      } catch (e) { /* the mapping is best effort */ }
+    }
+    try {
+      for (const c of W.collections().Contact.getModelsArray()) {
+        const l = widStr(c.id);
+        const p = widStr(c.phoneNumber);
+        if (isLid(l) && isPn(p)) pairs.set(l, p);
+      }
+    } catch (e) { /* no contacts yet */ }
+    return pairs;
+  }
+
+  /** The mappings not reported yet (and remember them as reported). */
+  function newLidPairs() {
+    const fresh = [];
+    for (const [lid, phone] of lidPairs()) {
+      if (lidsSent.get(lid) === phone) continue;
+      lidsSent.set(lid, phone);
+      fresh.push({ lid: lid, phone: phone });
+    }
+    return fresh;
+  }
+
+  function lidsChanged() {
+    if (!synced || lidTimer) return;
+    lidTimer = setTimeout(() => {
+      lidTimer = null;
+      const fresh = newLidPairs();
+      if (fresh.length) emit('lid', { pairs: fresh });
+    }, 0);
+  }
+
+  // -- linking with a code (WhatsApp's own lifecycle: each code lives about 3.25 minutes, the page
+  // says when it is up; five refreshes, then a manual request) -------------------------------------
+  const pairing = { phone: null, code: null, expiresAt: null, refreshes: 0, epoch: 0, inFlight: null, listening: false };
+  const LINK_EVENTS = {
+    'link_device_events:refresh_alt_linking_code': () => codeTimeUp(),
+    'link_device_events:force_manual_refresh': () => codeExpired(),
+    'link_device_events:error_alt_linking': () => codeFailed('WhatsApp Web reported an error while linking with a code'),
+  };
+
+  function linkDeviceEvents() {
+    const mod = optional('WAWebLinkDeviceEvents');
+    return mod && mod.LinkDeviceEvents && typeof mod.LinkDeviceEvents.on === 'function' ? mod.LinkDeviceEvents : null;
+  }
+
+  function listenLinking(on) {
+    const events = linkDeviceEvents();
+    if (!events || pairing.listening === on) return;
+    for (const [name, handler] of Object.entries(LINK_EVENTS)) (on ? events.on : events.off).call(events, name, handler);
+    pairing.listening = on;
+  }
+
+  function stopLinking() {
+    pairing.epoch++;
+    pairing.phone = pairing.code = pairing.expiresAt = pairing.inFlight = null;
+    pairing.refreshes = 0;
+    listenLinking(false);
+  }
+
+  function formatCode(raw) {
+    const text = String(raw || '').toUpperCase().replace(/[^0-9A-Z]/g, '');
+    if (text.length !== 8) fail('refused', 'WhatsApp Web gave no usable pairing code');
+    return text.slice(0, 4) + '-' + text.slice(4);
+  }
+
+  /** Ask WhatsApp Web for a code for the phone of the current flow; emits `code`. */
+  async function newCode() {
+    const epoch = pairing.epoch;
+    const api = req('WAWebAltDeviceLinkingApi');
+    member(api, 'WAWebAltDeviceLinkingApi', 'setPairingType')('ALT_DEVICE_LINKING');
+    await member(api, 'WAWebAltDeviceLinkingApi', 'initializeAltDeviceLinking')();
+    const raw = await member(api, 'WAWebAltDeviceLinkingApi', 'startAltLinkingFlow')(pairing.phone, true);
+    if (epoch !== pairing.epoch) fail('refused', 'linking with a code was cancelled');
+    pairing.code = formatCode(raw);
+    pairing.expiresAt = Math.floor(Date.now() / 1000 + Number(WADriver.options.pairingCodeTtl));
+    emit('code', { code: pairing.code, expiresAt: pairing.expiresAt });
+    return { code: pairing.code, expiresAt: pairing.expiresAt };
+  }
+
+  function codeTimeUp() {
+    if (!pairing.phone || pairing.inFlight) return;
+    if (pairing.refreshes >= MAX_AUTO_REFRESHES) {
+      codeExpired();
+      return;
+    }
+    pairing.refreshes++;
+    pairing.code = null;
+    const epoch = pairing.epoch;
+    pairing.inFlight = newCode().catch((e) => { if (epoch === pairing.epoch) codeFailed(reason(e)); })
+      .finally(() => { if (epoch === pairing.epoch) pairing.inFlight = null; });
+  }
+
+  function codeExpired() {
+    if (!pairing.phone) return;
+    stopLinking();
+    emit('code_expired', {});
+  }
+
+  function codeFailed(message) {
+    stopLinking();
+    emit('code_error', { message: String(message).replace(/^WAD:[a-z_]+: /, '') });
+  }
+
+  // -- listening ---------------------------------------------------------------------------------
   function onReactionRows(rows) {
     for (const row of Array.isArray(rows) ? rows : []) {
       const r = row && reactionDict(row);
       if (!r) continue;
       if (synced) emit('reaction', r);
-      else if (earlyReactions.length < MAX_EARLY_REACTIONS) earlyReactions.push(r);
+      else if (earlyReactions.length < MAX_PENDING) earlyReactions.push(r);
     }
   }
 
@@ -323,31 +563,42 @@
     table.bulkUpsert = wrapped;
   }
 
+  /** A ciphertext placeholder: its decrypted self is reported again (change:type). */
+  function rememberEncrypted(msg) {
+    const id = keyStr(ser(msg).id) || keyStr(msg.id);
+    if (id) encrypted.add(id);
+    if (encrypted.size > MAX_PENDING) encrypted.delete(encrypted.values().next().value); // the oldest never came
+  }
+
   function install() {
     const socket = W.socket();
     const conn = W.conn();
     const cmd = W.cmd();
-    const { Chat, Msg } = W.collections();
+    const { Chat, Msg, Contact, GroupMetadata } = W.collections();
 
     socket.on('change:state', () => {
+      if (socket.state === 'CONNECTED') stopLinking();
       emit('state', status());
       if (socket.state === 'UNPAIRED') emitQr(conn.ref);
     });
     socket.on('change:hasSynced', (model, value) => { if (value) setTimeout(emitSync, 0); });
     conn.on('change:ref', (model, ref) => emitQr(ref));
     conn.on('change:pushname', () => { if (socket.state === 'CONNECTED') emit('state', status()); });
-    cmd.on('logout', () => emit('logout', { reason: 'local' }));
-    cmd.on('logout_from_bridge', () => emit('logout', { reason: 'remote' }));
+    cmd.on('logout', () => { stopLinking(); emit('logout', { reason: 'local' }); });
+    cmd.on('logout_from_bridge', () => { stopLinking(); emit('logout', { reason: 'remote' }); });
 
+    // Placeholders that landed before the bridge did are reported again once decrypted, too.
+    for (const msg of Msg.getModelsArray()) if (ser(msg).type === 'ciphertext') rememberEncrypted(msg);
     Msg.on('add', (msg) => {
       // After the first sync, a message added to the page is news even when not isNewMsg: it
       // came late, in the history a reconnecting page syncs again.
       const s = ser(msg);
       const isNew = msg.isNewMsg !== undefined ? msg.isNewMsg : s.isNewMsg;
+      if (s.type === 'ciphertext') rememberEncrypted(msg);
       if (isNew || synced) emit('message', msgDict(msg));
       if (s.type === 'revoked' && s.protocolMessageKey) { // a revoke that came as a message of its own
-        const id = widStr(s.protocolMessageKey);
-        emit('revoke', { id: id, chatId: parseKey(id).remote || msgDict(msg).chatId });
+        const id = keyStr(s.protocolMessageKey);
+        if (id) emit('revoke', { id: id, chatId: parseKey(id).remote || msgDict(msg).chatId });
       }
       chatChanged(chatOf(msg));
     });
@@ -355,10 +606,14 @@
       const m = msgDict(msg);
       emit('ack', { id: m.id, chatId: m.chatId, ack: typeof ack === 'number' ? ack : m.ack });
     });
-    Msg.on('change:type', (msg, type) => {
-      if (type !== 'revoked') return;
+    Msg.on('change:type', (msg) => {
       const m = msgDict(msg);
-      emit('revoke', { id: m.id, chatId: m.chatId });
+      if (m.id && encrypted.delete(m.id) && m.type !== 'revoked' && m.type !== 'ciphertext') {
+        emit('message', m); // decrypted: the same id, now with what it says
+        chatChanged(chatOf(msg));
+        return;
+      }
+      if (m.type === 'revoked') emit('revoke', { id: m.id, chatId: m.chatId });
     });
     Msg.on('change:body change:caption', (msg) => {
       // Only edits: a revoke empties the body too, and a decrypted message gets its first one.
@@ -372,6 +627,14 @@
       });
     });
     Chat.on('add change:unreadCount change:t', (chat) => chatChanged(chat));
+    if (Contact && typeof Contact.on === 'function') Contact.on('add change:phoneNumber', lidsChanged);
+    if (GroupMetadata && typeof GroupMetadata.on === 'function') GroupMetadata.on('add change:participants', lidsChanged);
+    const timelock = optional('WAWebReachoutTimelockModel');
+    if (timelock && timelock.ReachoutTimelock && typeof timelock.ReachoutTimelock.on === 'function') {
+      timelock.ReachoutTimelock.on('change:isActive change:timeEnforcementEnds', () => {
+        if (socket.state === 'CONNECTED') emit('state', status());
+      });
+    }
     hearReactions();
   }
 
@@ -380,13 +643,64 @@
     if (W.socket().state !== 'CONNECTED') fail('not_connected', 'not connected (' + W.socket().state + ')');
   }
 
-  async function chatFor(chatId) {
-    connected();
-    const { chat } = await W.findChat(W.createWid(chatId));
+  /** A chat the page has, by id; a phone-number id also finds the chat of its LID. */
+  function existingChat(id) {
+    const { Chat } = W.collections();
+    const chat = Chat.get(id);
+    if (chat || !isPn(id)) return chat || null;
+    const lid = lidOf(id);
+    return lid ? Chat.get(lid) || null : null;
+  }
+
+  /** Ask WhatsApp about a number (queryWidExists): the page learns how the person is reached
+   * now, and their LID. Best effort: without the module, or on an error, the page knows what it knew. */
+  async function lookUp(pn) {
+    const job = optional('WAWebQueryExistsJob');
+    if (!job || typeof job.queryWidExists !== 'function') return;
+    try { await job.queryWidExists(W.createWid(pn)); } catch (e) { /* what the page knows */ }
+  }
+
+  /** A chat the page has for an id, asking WhatsApp about a phone number whose LID chat the
+   * page cannot tell yet. */
+  async function knownChat(id) {
+    let chat = existingChat(id);
+    if (!chat && isPn(id) && meLid()) {
+      await lookUp(id);
+      chat = existingChat(id);
+    }
     return chat;
   }
 
-  /** A message by its serialized id, from the page or its storage. */
+  /** How the phone reaches a phone number now: at its @lid chat when the page knows the person
+   * by LID (a LID chat, or an @lid contact), else at the number. Without a chat, WhatsApp is
+   * asked first (queryWidExists), which tells the page the person's current addressing. */
+  async function reachableId(pn) {
+    const { Chat, Contact } = W.collections();
+    if (Chat.get(pn)) return pn;
+    let lid = lidOf(pn);
+    if (!lid || !Chat.get(lid)) {
+      await lookUp(pn);
+      lid = lidOf(pn);
+    }
+    return lid && (Chat.get(lid) || Contact.get(lid)) ? lid : pn;
+  }
+
+  async function chatFor(chatId) {
+    connected();
+    if (isGroupId(chatId)) return groupChat(chatId);
+    const target = isPn(chatId) && meLid() ? await reachableId(chatId) : chatId;
+    const { chat } = await W.findChat(W.createWid(target));
+    if (!chat) fail('no_chat', 'WhatsApp Web has no chat ' + target);
+    return chat;
+  }
+
+  function groupChat(groupId) {
+    const chat = W.collections().Chat.get(groupId);
+    if (!chat || !isGroupId(widStr(chat.id))) fail('no_chat', 'this account is not in a group ' + groupId);
+    return chat;
+  }
+
+  /** A message by its id, from the page or its storage. */
   async function findMsg(id) {
     if (typeof id !== 'string' || !id) fail('not_found', 'no message id');
     const { Msg } = W.collections();
@@ -414,22 +728,89 @@
     return msg.msgContextInfo(chat) || {};
   }
 
-  /** Send as the site sends: a new MsgKey, the chat's ephemeral fields, addAndSendMsgToChat. */
+  /** Send as the site sends: a new MsgKey from the right own id (the LID me-user in a chat by
+   * LID and in a group in LID addressing mode), the chat's ephemeral fields,
+   * addAndSendMsgToChat. The first message to someone waits for WhatsApp's answer: it may be
+   * refused (the reach-out timelock, error 463). */
   async function send(chat, content) {
     const MsgKey = W.msgKey();
-    const meWid = W.meUser();
-    const key = new MsgKey({ from: meWid, to: chat.id, id: await MsgKey.newId(), selfDir: 'out' });
+    const chatId = widStr(chat.id);
+    const group = isGroupId(chatId);
+    const meta = group ? chat.groupMetadata : null;
+    const byLid = isLid(chatId) || !!(meta && meta.isLidAddressingMode);
+    const from = byLid ? W.meLidUser() || W.meUser() : W.meUser();
+    const participant = group ? from : undefined;
+    const first = !group && chatMsgs(chat).length === 0;
+    const key = new MsgKey({ from: from, to: chat.id, id: await MsgKey.newId(), participant: participant, selfDir: 'out' });
     const attrs = {
-      id: key, ack: 0, body: '', from: meWid, to: chat.id, local: true, self: 'out',
+      id: key, ack: 0, body: '', from: from, to: chat.id, local: true, self: 'out',
       t: Math.floor(Date.now() / 1000), isNewMsg: true, type: 'chat',
     };
     try {  // a chat with disappearing messages needs them on every message it sends
       Object.assign(attrs, req('WAWebGetEphemeralFieldsMsgActionsUtils').getEphemeralFields(chat) || {});
     } catch (e) { /* no such module in this version */ }
-    Object.assign(attrs, content, { id: key, from: meWid, to: chat.id, ack: 0, t: attrs.t, isNewMsg: true });
+    Object.assign(attrs, content, { id: key, from: from, to: chat.id, ack: 0, t: attrs.t, isNewMsg: true });
+    if (participant) attrs.author = participant;
     const [added, sent] = W.addAndSend(chat, attrs);
     if (sent && typeof sent.catch === 'function') sent.catch(() => {});
-    return msgDict(await added);
+    const msg = await added;
+    if (first && sent && typeof sent.then === 'function') refusedSend(await sent, msg);
+    return msgDict(msg);
+  }
+
+  /** WhatsApp's answer to a first message: a refusal fails with why and until when. */
+  function refusedSend(result, msg) {
+    const failed = result && result.messageSendResult && result.messageSendResult !== 'OK';
+    if (!failed && !(msg && msg.ack === -1)) return;
+    const code = result && (result.code || result.errorCode);
+    const lock = (limits() || {}).reachoutTimelock;
+    const why = lock && lock.active ? 'reachout_timelock' : code ? String(code) : 'refused';
+    const until = lock && lock.active && lock.until ? ' until ' + lock.until : '';
+    fail('send_refused', why + until + ': WhatsApp refused this first message to a new contact'
+      + (lock && lock.active ? ' (the account is time-locked for reaching out)' : '')
+      + (result && result.error ? ': ' + String(result.error).slice(0, 200) : ''));
+  }
+
+  // -- people and groups -----------------------------------------------------------------------
+  function participantsOf(meta) {
+    const list = meta && meta.participants;
+    if (!list) return [];
+    return typeof list.getModelsArray === 'function' ? list.getModelsArray() : (list.models || []);
+  }
+
+  function iAmAdmin(chat, meta) {
+    if (chat && typeof chat.iAmAdmin === 'function') return !!chat.iAmAdmin();
+    for (const p of participantsOf(meta)) if (isMe(widStr(p.id))) return !!(p.isAdmin || p.isSuperAdmin);
+    return false;
+  }
+
+  /** {id, lid, phone} of a person, whichever form the page has. */
+  function personIds(id) {
+    return isLid(id) ? { id: id, lid: id, phone: phoneOf(id) } : { id: id, lid: lidOf(id), phone: isPn(id) ? id : null };
+  }
+
+  async function refreshGroup(groupId) {
+    const job = optional('WAWebGroupQueryJob');
+    if (!job || typeof job.queryAndUpdateGroupMetadataById !== 'function') return;
+    try { await job.queryAndUpdateGroupMetadataById({ id: groupId }); } catch (e) { /* what the page has */ }
+  }
+
+  function participantResults(ids, results, action) {
+    const codes = new Map();
+    for (const r of results || []) {
+      const id = widStr(r.wid || r.id);
+      const code = Number(r.code || r.error) || 200;
+      if (!id) continue;
+      codes.set(id, code);
+      const other = isLid(id) ? phoneOf(id) : lidOf(id);
+      if (other && !codes.has(other)) codes.set(other, code);
+    }
+    return ids.map((id) => {
+      const status = codes.has(id) ? codes.get(id) : 400;
+      const message = status === 404 && action === 'remove' ? 'not a member of the group'
+        : PARTICIPANT_CODES[status] || 'WhatsApp answered ' + status;
+      return { id: id, status: status, message: message };
+    });
   }
 
   // -- file transfers over the pipe: bounded, freed on close, send, error and after a minute idle
@@ -553,10 +934,12 @@
   // -- the driver --------------------------------------------------------------------------------
   const WADriver = {
     __installed: true,
-    version: 2,
+    version: 3,
     // mediaBufferBytes: file bytes held at once; mediaHandles: transfers at once; mediaIdleMs: a
-    // transfer unused this long is dropped.
-    options: { messagesPerChat: 50, mediaBufferBytes: 256 * 1024 * 1024, mediaHandles: 16, mediaIdleMs: 60 * 1000 },
+    // transfer unused this long is dropped; pairingCodeTtl: seconds WhatsApp keeps a pairing code
+    // (only to tell expiresAt: the page itself says when a code is up).
+    options: { messagesPerChat: 50, mediaBufferBytes: 256 * 1024 * 1024, mediaHandles: 16, mediaIdleMs: 60 * 1000,
+      pairingCodeTtl: 195 },
 
     /** Listen to the page and report where it stands (state, QR, sync) as events. */
     init(options) {
@@ -579,10 +962,38 @@
     logout() { return Promise.resolve(W.socket().logout()).then(() => true); },
     ping: () => W.socket().state,
 
+    /** A pairing code for linking `phone` (digits) without a QR: {code: 'ABCD-EFGH', expiresAt}.
+     * The same phone asked again gets the code that shows; WhatsApp Web renews it when its time
+     * is up (`code` events), five times, then `code_expired` until asked again. */
+    async requestPairingCode(phone) {
+      const digits = String(phone || '');
+      if (!/^[0-9]{6,15}$/.test(digits)) fail('refused', 'a phone number has 6 to 15 digits, country code first');
+      const state = W.socket().state;
+      if (state !== 'UNPAIRED' && state !== 'UNPAIRED_IDLE') {
+        fail('no_qr', 'linking with a code is possible only while WhatsApp Web shows a QR code (it is ' + state + ')');
+      }
+      if (pairing.phone === digits && pairing.code) return { code: pairing.code, expiresAt: pairing.expiresAt };
+      if (pairing.phone === digits && pairing.inFlight) {
+        await pairing.inFlight;
+        if (pairing.code) return { code: pairing.code, expiresAt: pairing.expiresAt };
+      }
+      stopLinking();
+      pairing.phone = digits;
+      listenLinking(true);
+      try {
+        return await newCode();
+      } catch (e) {
+        const message = reason(e);
+        codeFailed(message);
+        if (/^WAD:module:/.test(message)) throw e;
+        fail('refused', 'WhatsApp Web gave no pairing code: ' + message.replace(/^WAD:[a-z_]+: /, ''));
+      }
+    },
+
     chats: allChats,
 
-    messages(chatId, limit) {
-      const chat = W.collections().Chat.get(chatId);
+    async messages(chatId, limit) {
+      const chat = await knownChat(chatId);
       return chat ? lastMsgs(chat, limit) : [];
     },
 
@@ -646,6 +1057,7 @@
     /** Download a message's file into the page: {handle, size, mimetype, filename}. */
     async mediaOpen(msgId, maxBytes) {
       const msg = await findMsg(msgId);
+      if (msg.type === 'ciphertext') fail('media', 'the message is still being decrypted: try again in a moment');
       if (MEDIA_TYPES.indexOf(msg.type) < 0) {
         fail('media', msg.type === 'revoked' ? 'the message was deleted' : 'the message has no file');
       }
@@ -706,8 +1118,9 @@
       connected();
       const msg = await findMsg(msgId);
       if (msg.type === 'revoked') fail('refused', 'the message was deleted: it takes no reactions');
+      const action = member(req('WAWebSendReactionMsgAction'), 'WAWebSendReactionMsgAction', 'sendReactionToMsg');
       try {
-        await req('WAWebSendReactionMsgAction').sendReactionToMsg(msg, emoji ? String(emoji) : '');
+        await action(msg, emoji ? String(emoji) : '');
       } catch (e) {
         fail('refused', 'WhatsApp did not take the reaction: ' + reason(e));
       }
@@ -727,12 +1140,13 @@
       if (cap && typeof cap.canEditMsg === 'function' && !cap.canEditMsg(msg)) {
         fail('refused', 'WhatsApp no longer allows editing this message (edits are allowed for a short while after sending)');
       }
+      const action = member(req('WAWebSendMessageEditAction'), 'WAWebSendMessageEditAction', 'sendMessageEdit');
       try {
-        await req('WAWebSendMessageEditAction').sendMessageEdit(msg, String(body), {});
+        await action(msg, String(body), {});
       } catch (e) {
         fail('refused', 'WhatsApp did not take the edit: ' + reason(e));
       }
-      return msgDict(W.collections().Msg.get(widStr(msg.id._serialized)) || msg);
+      return msgDict(W.collections().Msg.get(keyStr(msg.id) || msgId) || msg);
     },
 
     /** Delete a message for everyone (ours only), or for this account only. */
@@ -766,7 +1180,7 @@
     /** Read receipts for a chat (blue ticks on the sender's side) and its unread count to 0. */
     async markRead(chatId) {
       connected();
-      const chat = W.collections().Chat.get(chatId);
+      const chat = await knownChat(chatId);
       if (!chat) return { unreadCount: 0 };
       const action = req('WAWebUpdateUnreadChatAction');
       try {
@@ -775,6 +1189,134 @@
         await action.sendSeen(chat); // versions before 2.3000 took the chat itself
       }
       return { unreadCount: Number(chat.unreadCount) || 0 };
+    },
+
+    /** The people the page knows (not groups, not ourselves). */
+    contacts() {
+      connected();
+      const out = [];
+      for (const c of W.collections().Contact.getModelsArray()) {
+        const id = widStr(c.id);
+        if (!(isLid(id) || isPn(id)) || c.isMe || isMe(id)) continue;
+        const ids = personIds(id);
+        if (isLid(id) && !ids.phone) ids.phone = widStr(c.phoneNumber);
+        out.push(Object.assign(ids, {
+          name: str(c.name), pushname: str(c.pushname), isMyContact: !!c.isMyContact, isBusiness: !!c.isBusiness,
+        }));
+      }
+      return out;
+    },
+
+    /** Whether a phone number (digits) is on WhatsApp: {exists, id, lid}. */
+    async checkNumber(phone) {
+      connected();
+      const query = member(req('WAWebQueryExistsJob'), 'WAWebQueryExistsJob', 'queryWidExists');
+      let found;
+      try {
+        found = await query(W.createWid(String(phone) + '@c.us'));
+      } catch (e) {
+        fail('refused', 'WhatsApp did not answer the number check: ' + reason(e));
+      }
+      const id = found && widStr(found.wid);
+      if (!id) return { exists: false, id: null, lid: null };
+      return { exists: true, id: id, lid: widStr(found.lid) || (isLid(id) ? id : lidOf(id)) };
+    },
+
+    /** The URL of a person's (or group's) profile picture, or null (none, or hidden). */
+    async profilePicture(chatId) {
+      connected();
+      const request = member(req('WAWebContactProfilePicThumbBridge'), 'WAWebContactProfilePicThumbBridge', 'requestProfilePicFromServer');
+      // The chat when the page has one (as the site asks), else the person's id: asking must not
+      // open a chat (one by number would split a person whose chat is by LID).
+      const chat = await knownChat(chatId);
+      try {
+        const picture = await request(chat || W.createWid(chatId));
+        return { url: picture && picture.eurl ? String(picture.eurl) : null };
+      } catch (e) {
+        if (e && (e.name === 'ServerStatusCodeError' || e.status === 404 || e.status === 401)) return { url: null };
+        fail('refused', 'WhatsApp did not give the picture: ' + reason(e));
+      }
+    },
+
+    /** The groups this account is in. */
+    groups() {
+      connected();
+      return W.collections().Chat.getModelsArray().filter((c) => isGroupId(widStr(c.id))).map((chat) => {
+        const meta = chat.groupMetadata;
+        const s = ser(chat);
+        return {
+          id: widStr(chat.id), name: s.name || s.formattedTitle || (meta && meta.subject) || '',
+          participants: participantsOf(meta).length, isAdmin: iAmAdmin(chat, meta), lidMode: !!(meta && meta.isLidAddressingMode),
+        };
+      });
+    },
+
+    /** A group's metadata and members, as WhatsApp has them now. */
+    async groupInfo(groupId) {
+      connected();
+      groupChat(groupId);
+      await refreshGroup(groupId);
+      const chat = groupChat(groupId);
+      const meta = chat.groupMetadata;
+      if (!meta) fail('no_chat', 'WhatsApp Web has no metadata of the group ' + groupId);
+      return {
+        id: groupId, name: str(meta.subject) || ser(chat).name || '', description: str(meta.desc), owner: widStr(meta.owner),
+        creation: num(meta.creation), lidMode: !!meta.isLidAddressingMode,
+        participants: participantsOf(meta).map((p) => Object.assign(personIds(widStr(p.id)), {
+          isAdmin: !!(p.isAdmin || p.isSuperAdmin), isSuperAdmin: !!p.isSuperAdmin,
+        })),
+      };
+    },
+
+    /** Create a group with these people (phone-number ids): {id, name, participants: [{id,
+     * status, message}]}; numbers not on WhatsApp are left out (404). */
+    async createGroup(name, ids) {
+      connected();
+      const title = String(name || '').trim();
+      if (!title) fail('refused', 'a group needs a name');
+      const query = member(req('WAWebQueryExistsJob'), 'WAWebQueryExistsJob', 'queryWidExists');
+      const create = member(req('WAWebGroupCreateJob'), 'WAWebGroupCreateJob', 'createGroup');
+      const wanted = [];
+      const results = [];
+      for (const id of ids) {
+        let found = null;
+        try { found = await query(W.createWid(id)); } catch (e) { /* not on WhatsApp */ }
+        if (found && found.wid) wanted.push(found.wid);
+        else results.push({ wid: id, code: 404 });
+      }
+      let created;
+      try {
+        created = await create({
+          title: title, addressingModeOverride: 'lid', memberAddMode: false, membershipApprovalMode: false,
+          announce: false, restrict: false, ephemeralDuration: 0,
+        }, wanted.map((wid) => ({ phoneNumber: wid })));
+      } catch (e) {
+        fail('refused', 'WhatsApp did not create the group: ' + reason(e));
+      }
+      const gid = widStr(created && (created.wid || created.gid));
+      if (!gid) fail('refused', 'WhatsApp did not create the group');
+      for (const p of (created.participants || [])) results.push({ wid: p.wid, code: Number(p.error) || 200 });
+      return { id: gid, name: title, participants: participantResults(ids, results, 'add') };
+    },
+
+    /** Add people to a group or remove them: [{id, status, message}] with WhatsApp's codes. */
+    async groupParticipants(groupId, action, ids) {
+      connected();
+      if (action !== 'add' && action !== 'remove') fail('refused', 'the action is add or remove');
+      groupChat(groupId);
+      await refreshGroup(groupId);
+      const chat = groupChat(groupId);
+      if (!iAmAdmin(chat, chat.groupMetadata)) fail('refused', 'only the admins of a group can ' + action + ' participants');
+      const modify = member(req('WAWebModifyParticipantsGroupAction'), 'WAWebModifyParticipantsGroupAction',
+        action === 'add' ? 'addParticipants' : 'removeParticipants');
+      let results;
+      try {
+        results = await modify(chat, ids.map((id) => W.createWid(id)));
+      } catch (e) {
+        fail('refused', 'WhatsApp did not change the participants: ' + reason(e));
+      }
+      lidsChanged();
+      return participantResults(ids, results, action);
     },
   };
 

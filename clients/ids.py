@@ -28,9 +28,16 @@ def chat_id_of(value: str) -> str:
         if not CHAT_ID.match(text):
             raise InvalidChatId("Not a WhatsApp chat id (like 79991234567@c.us or 120363012345678@g.us).")
         return text
+    return f"{phone_digits(text)}@c.us"
+
+
+def phone_digits(value: str) -> str:
+    """``+7 999 123-45-67`` or ``79991234567@c.us`` → ``79991234567``: a phone number's digits,
+    country code first (the rule of ``chat_id_of``)."""
+    text = str(value).strip().removesuffix("@c.us")
     if not PHONE.match(text):
         raise InvalidChatId("A phone number has digits, an optional leading '+', spaces, '-', '.' and parentheses.")
     digits = re.sub(r"[^0-9]", "", text)
     if not MIN_DIGITS <= len(digits) <= MAX_DIGITS:
         raise InvalidChatId(f"A phone number has {MIN_DIGITS} to {MAX_DIGITS} digits, country code first.")
-    return f"{digits}@c.us"
+    return digits

@@ -13,10 +13,11 @@ from typing import Any, Awaitable, Callable
 
 from . import media
 from .base import (
-    LIVE_STATES, ManagerSettings, MessageNotFound, NotConnected, SessionError, SessionLimitReached, SessionState,
+    LIVE_STATES, ManagerSettings, MessageNotFound, NotConnected, PairingUnavailable, SessionError, SessionLimitReached,
+    SessionState,
 )
 from .browser import find_chromium
-from .ids import chat_id_of
+from .ids import InvalidChatId, chat_id_of, phone_digits
 from .session import Session
 
 log = logging.getLogger(__name__)
@@ -107,8 +108,8 @@ class SessionManager:
     def status(self, key: str) -> dict[str, Any]:
         session = self._sessions.get(str(key))
         if session is None:
-            return {"state": SessionState.STOPPED.value, "phone": None, "pushname": None, "since": None,
-                    "error": None, "qr": None, "lastActivity": None}
+            return {"state": SessionState.STOPPED.value, "phone": None, "lid": None, "pushname": None, "since": None,
+                    "error": None, "qr": None, "lastActivity": None, "limits": None}
         return session.status()
 
     def statuses(self) -> dict[str, dict[str, Any]]:
@@ -159,7 +160,7 @@ class SessionManager:
         async with self._lock(session.key):
             self._cancel_restart(session.key)
             await session.logout()
-            session.set_state(SessionState.STOPPED, error=None, qr=None, phone=None, pushname=None)
+            session.set_state(SessionState.STOPPED, error=None, qr=None, phone=None, lid=None, pushname=None, limits=None)
             return session.status()
 
     async def close(self) -> None:
@@ -338,6 +339,65 @@ class SessionManager:
         session.touch()
         return await media.download(session, _message_id(message_id), Path(dest), max_bytes, self.settings.media_timeout)
 
+    # -- linking with a code ---------------------------------------------------------------------
+    async def request_pairing_code(self, key: str, phone: str) -> dict[str, Any]:
+        """A pairing code for linking ``phone`` (its number, country code first) without a QR:
+        ``{"code": "ABCD-EFGH", "expiresAt": unix s}``. Only while the session shows a QR
+        (``PairingUnavailable`` otherwise); ``ActionRefused`` when WhatsApp gives no code (a
+        number not on WhatsApp...). The same phone asked again gets the code showing. WhatsApp Web
+        renews the code when its time is up (a ``code`` event each time), five times; then
+        ``code_expired``, until this is called again."""
+        digits = phone_digits(phone)
+        session = self._sessions.get(str(key))
+        if session is None or session.state is not SessionState.QR:
+            state = session.state.value if session else SessionState.STOPPED.value
+            raise PairingUnavailable(f"session {key} is {state}: a pairing code needs a session showing a QR code")
+        session.touch()
+        return await session.call("requestPairingCode", digits, state=SessionState.QR)
+
+    # -- people and groups (CONNECTED) -------------------------------------------------------------
+    async def contacts(self, key: str) -> list[dict[str, Any]]:
+        """The people the page knows: ``[{id, lid, phone, name, pushname, isMyContact,
+        isBusiness}]``; ``id`` as the chat with them is addressed (``...@c.us`` or ``...@lid``),
+        ``lid``/``phone`` the other form when the page knows it (else None)."""
+        return await self._call(key, "contacts")
+
+    async def check_number(self, key: str, phone: str) -> dict[str, Any]:
+        """Whether a number is on WhatsApp: ``{exists, id, lid}`` (``id`` its ``...@c.us``)."""
+        digits = phone_digits(phone)
+        return await self._call(key, "checkNumber", digits)
+
+    async def profile_picture(self, key: str, chat_id: str) -> dict[str, Any]:
+        """``{url}``: where WhatsApp's CDN serves the picture now (an expiring URL), or None when
+        there is none or it is hidden."""
+        return await self._call(key, "profilePicture", chat_id_of(chat_id))
+
+    async def groups(self, key: str) -> list[dict[str, Any]]:
+        """The groups this account is in: ``[{id, name, participants (a count), isAdmin, lidMode}]``."""
+        return await self._call(key, "groups")
+
+    async def group_info(self, key: str, group_id: str) -> dict[str, Any]:
+        """``{id, name, description, owner, creation, lidMode, participants: [{id, lid, phone,
+        isAdmin, isSuperAdmin}]}``; ``ChatNotFound`` when this account is not in the group."""
+        return await self._call(key, "groupInfo", _group_id(group_id))
+
+    async def create_group(self, key: str, name: str, participants: list[str]) -> dict[str, Any]:
+        """Create a group: ``{id, name, participants: [{id, status, message}]}`` with WhatsApp's
+        code for each person (200 added, 403 only their contacts may add them, 404 not on
+        WhatsApp...). ``participants`` are phone numbers or chat ids."""
+        name = str(name or "").strip()
+        if not name or len(name) > 100:
+            raise ValueError("a group's name has 1 to 100 characters")
+        return await self._call(key, "createGroup", name, _people(participants))
+
+    async def group_participants(self, key: str, group_id: str, action: str, participants: list[str]) -> list[dict[str, Any]]:
+        """Add people to a group (``action`` "add") or remove them ("remove"): ``[{id, status,
+        message}]`` with WhatsApp's codes (200 ok, 403 not allowed, 404 not on WhatsApp / not a
+        member, 409 already in...). ``ActionRefused`` when this account is not an admin."""
+        if action not in ("add", "remove"):
+            raise ValueError("action must be add or remove")
+        return await self._call(key, "groupParticipants", _group_id(group_id), action, _people(participants))
+
     def frame_peaks(self, key: str) -> dict[str, int]:
         """Bytes of the largest DevTools frame sent to and received from the session's browser
         since it started: a check that files cross in chunks."""
@@ -356,6 +416,11 @@ class SessionManager:
         return await session.call("messages", chat_id_of(chat_id), int(limit))
 
     # -- helpers -----------------------------------------------------------------------------------------
+    async def _call(self, key: str, name: str, *args: Any) -> Any:
+        session = self._connected(key)
+        session.touch()
+        return await session.call(name, *args)
+
     def _connected(self, key: str) -> Session:
         session = self._sessions.get(str(key))
         if session is None or session.state is not SessionState.CONNECTED:
@@ -399,3 +464,22 @@ def _message_id(value: Any) -> str:
 
 def _optional_id(value: Any) -> str | None:
     return None if value is None or value == "" else _message_id(value)
+
+
+def _group_id(value: Any) -> str:
+    chat = chat_id_of(str(value))
+    if not chat.endswith("@g.us"):
+        raise InvalidChatId("Not a group id (like 120363012345678@g.us).")
+    return chat
+
+
+def _people(values: Any) -> list[str]:
+    """Phone numbers or person chat ids, as chat ids; at least one, no groups, no duplicates."""
+    if isinstance(values, str) or not isinstance(values, (list, tuple)) or not values:
+        raise ValueError("participants must be a non-empty list of phone numbers or chat ids")
+    if len(values) > 1024:
+        raise ValueError("at most 1024 participants at once")
+    ids = [chat_id_of(str(v)) for v in values]
+    if any(not (i.endswith("@c.us") or i.endswith("@lid")) for i in ids):
+        raise InvalidChatId("A participant is a person: a phone number, ...@c.us or ...@lid.")
+    return list(dict.fromkeys(ids))

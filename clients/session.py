@@ -21,8 +21,8 @@ from typing import Any, Protocol
 from pyppeteer.errors import PyppeteerError
 
 from .base import (
-    LIVE_STATES, ActionRefused, ManagerSettings, MediaError, MediaExpired, MediaTooLarge, MessageNotFound,
-    NotConnected, SessionError, SessionState, check_transition,
+    LIVE_STATES, ActionRefused, ChatNotFound, ManagerSettings, MediaError, MediaExpired, MediaTooLarge,
+    MessageNotFound, NotConnected, PairingUnavailable, SendRefused, SessionError, SessionState, check_transition,
 )
 from .browser import BrowserProcess, chromium_args, chromium_major, default_user_agent
 from .cdp import expose_function, uncancelled
@@ -44,8 +44,12 @@ RETRY_STATES = {
 BRIDGE_REFUSAL = re.compile(r"WAD:([a-z_]+): (.*)")
 BRIDGE_ERRORS: dict[str, type[SessionError]] = {
     "not_found": MessageNotFound, "refused": ActionRefused, "expired": MediaExpired, "media": MediaError,
-    "too_large": MediaTooLarge, "not_connected": NotConnected,
+    "too_large": MediaTooLarge, "not_connected": NotConnected, "no_chat": ChatNotFound,
+    "no_qr": PairingUnavailable, "module": SessionError,
 }
+# "WAD:send_refused: <reason>[ until <unix s>]: <why>"
+SEND_REFUSAL = re.compile(r"([a-z0-9_]+)(?: until ([0-9]+))?: (.*)")
+UNLINKED = {"phone": None, "lid": None, "pushname": None, "limits": None}  # what a session showing a QR has not
 MAX_TAKEOVERS = 3  # CONFLICTs answered with takeover() within TAKEOVER_WINDOW before giving up
 TAKEOVER_WINDOW = 60.0
 
@@ -59,7 +63,7 @@ class SessionHooks(Protocol):
         """A run failed; return True when an automatic restart is scheduled."""
 
     def session_gave_up(self, session: "Session", reason: str) -> None:
-        """The session wants to be stopped (QR never scanned)."""
+        """The session wants to be stopped (not linked within ``link_timeout``)."""
 
 
 class _Run:
@@ -81,7 +85,7 @@ class _Run:
         self.settled = asyncio.Event()  # the page showed a QR or connected: started
         self.wa_state: str | None = None
         self.connected_at: float | None = None
-        self.qr_refreshes = 0
+        self.link_watch: asyncio.Task | None = None  # stops the session when not linked within link_timeout
         self.takeovers: collections.deque[float] = collections.deque()
         self.inflight: set[asyncio.Future] = set()
 
@@ -104,7 +108,9 @@ class Session:
         self.profile = settings.profiles_dir / key
         self.state = SessionState.STOPPED
         self.phone: str | None = None
+        self.lid: str | None = None
         self.pushname: str | None = None
+        self.limits: dict[str, Any] | None = None
         self.since = time.time()
         self.error: str | None = None
         self.qr: str | None = None
@@ -115,9 +121,9 @@ class Session:
     # -- status --------------------------------------------------------------------------------
     def status(self) -> dict[str, Any]:
         return {
-            "state": self.state.value, "phone": self.phone, "pushname": self.pushname, "since": self.since,
-            "error": self.error, "qr": self.qr if self.state is SessionState.QR else None,
-            "lastActivity": self.last_activity,
+            "state": self.state.value, "phone": self.phone, "lid": self.lid, "pushname": self.pushname,
+            "since": self.since, "error": self.error, "qr": self.qr if self.state is SessionState.QR else None,
+            "lastActivity": self.last_activity, "limits": self.limits,
         }
 
     def set_state(self, state: SessionState, **changes: Any) -> None:
@@ -131,6 +137,7 @@ class Session:
                 changed = changed or name != "qr"
         if state is not self.state:
             self.state, self.since = state, time.time()
+            self._watch_linking()
         if changed:
             log.info("session %s: %s%s", self.key, state.value, f" ({self.error})" if self.error else "")
             self.hooks.emit(self.key, "state", self.status())
@@ -238,7 +245,8 @@ class Session:
         try:
             await run.cdp(page.evaluate(BRIDGE_SOURCE, force_expr=True))
             options = {"messagesPerChat": self.settings.sync_messages_per_chat,
-                       "mediaBufferBytes": self.settings.media_buffer_bytes}
+                       "mediaBufferBytes": self.settings.media_buffer_bytes,
+                       "pairingCodeTtl": self.settings.pairing_code_ttl}
             info = await run.cdp(page.evaluate("(o) => window.WADriver.init(o)", options))
         except PyppeteerError as exc:
             if "destroyed" in str(exc) or "navigat" in str(exc):
@@ -330,21 +338,23 @@ class Session:
         if wa == "CONNECTED":
             run.settled.set()
             run.connected_at = run.connected_at or time.time()
-            run.qr_refreshes = 0
             me = str(data.get("me") or "")
             phone = me.split("@", 1)[0] if me else self.phone
-            self.set_state(SessionState.CONNECTED, phone=phone, pushname=data.get("pushname") or self.pushname,
-                           error=None, qr=None)
+            lid = data.get("lid") if isinstance(data.get("lid"), str) else None
+            limits = data.get("limits") if isinstance(data.get("limits"), dict) else None
+            self.set_state(SessionState.CONNECTED, phone=phone, lid=lid,
+                           pushname=data.get("pushname") or self.pushname, limits=limits, error=None, qr=None)
         elif wa == "UNPAIRED":
             # From STARTING, QR comes with the 'qr' event (which follows): a QR state has a QR.
             run.connected_at = None
             if self.state is not SessionState.STARTING or self.qr:
-                self.set_state(SessionState.QR, phone=None, pushname=None)
+                self.set_state(SessionState.QR, **UNLINKED)
         elif wa == "UNPAIRED_IDLE":
             run.connected_at = None
             run.settled.set()
-            self.set_state(SessionState.QR, phone=None, pushname=None, qr=None)
-            self._idle(run)
+            self.set_state(SessionState.QR, qr=None, **UNLINKED)
+            # The page waits for a click: renew the QR as long as link_timeout has not passed.
+            run.spawn(self._call_quietly(run, "refreshQR"))
         elif wa in FATAL_STATES:
             self._fail(run, f"{wa}: {FATAL_STATES[wa]}", retry=False)
         elif wa in RETRY_STATES:
@@ -358,9 +368,27 @@ class Session:
         qr = data.get("qr")
         if not isinstance(qr, str) or not qr or qr == self.qr and self.state is SessionState.QR:
             return
-        self.set_state(SessionState.QR, qr=qr, phone=None, pushname=None)
+        self.set_state(SessionState.QR, qr=qr, **UNLINKED)
         self.hooks.emit(self.key, "qr", {"qr": qr})
         run.settled.set()
+
+    def _on_code(self, run: _Run, data: dict[str, Any]) -> None:
+        code, expires = data.get("code"), data.get("expiresAt")
+        if isinstance(code, str) and code:
+            self.hooks.emit(self.key, "code", {"code": code, "expiresAt": expires if isinstance(expires, int) else None})
+
+    def _on_code_expired(self, run: _Run, data: dict[str, Any]) -> None:
+        self.hooks.emit(self.key, "code_expired", {})
+
+    def _on_code_error(self, run: _Run, data: dict[str, Any]) -> None:
+        message = str(data.get("message") or "WhatsApp Web could not give a pairing code")[:300]
+        log.info("session %s: pairing code: %s", self.key, message)
+        self.hooks.emit(self.key, "code_error", {"message": message})
+
+    def _on_lid(self, run: _Run, data: dict[str, Any]) -> None:
+        pairs = [{"lid": p["lid"], "phone": p["phone"]} for p in data.get("pairs") or []
+                 if isinstance(p, dict) and isinstance(p.get("lid"), str) and isinstance(p.get("phone"), str)]
+        self.hooks.emit(self.key, "lid", {"pairs": pairs})
 
     def _on_sync(self, run: _Run, data: dict[str, Any]) -> None:
         self.hooks.emit(self.key, "sync", {"chats": data.get("chats") or [], "messages": data.get("messages") or []})
@@ -394,17 +422,28 @@ class Session:
     def _on_logout(self, run: _Run, data: dict[str, Any]) -> None:
         # Logged out from the phone (or the page): the page clears its storage and shows a QR again.
         run.connected_at = None
-        self.set_state(SessionState.QR, phone=None, pushname=None, qr=None)
+        self.set_state(SessionState.QR, qr=None, **UNLINKED)
 
     def _on_error(self, run: _Run, data: dict[str, Any]) -> None:
         log.warning("session %s: bridge error in %s: %s", self.key, data.get("where"), data.get("message"))
 
-    def _idle(self, run: _Run) -> None:
-        if run.qr_refreshes < self.settings.qr_refreshes:
-            run.qr_refreshes += 1
-            run.spawn(self._call_quietly(run, "refreshQR"))
-        else:
-            self.hooks.session_gave_up(self, f"the QR code was not scanned ({self.settings.qr_refreshes} refreshes)")
+    def _watch_linking(self) -> None:
+        """In QR (a QR or a pairing code showing), the session may wait ``link_timeout`` to be
+        linked; then it stops itself. Leaving QR ends the wait."""
+        run = self._run
+        if run is None:
+            return
+        if run.link_watch is not None and self.state is not SessionState.QR:
+            run.link_watch.cancel()
+            run.link_watch = None
+        elif run.link_watch is None and self.state is SessionState.QR and self.settings.link_timeout:
+            run.link_watch = run.spawn(self._link_deadline(run, self.settings.link_timeout))
+
+    async def _link_deadline(self, run: _Run, timeout: float) -> None:
+        await asyncio.sleep(timeout)
+        run.link_watch = None
+        if run is self._run and not run.closing and self.state is SessionState.QR:
+            self.hooks.session_gave_up(self, f"not linked within {timeout:g} s: start again to show a new QR code")
 
     def _takeover(self, run: _Run) -> None:
         now = time.time()
@@ -423,11 +462,15 @@ class Session:
             log.warning("session %s: %s failed: %s", self.key, name, _message(exc))
 
     # -- calls -----------------------------------------------------------------------------------
-    async def call(self, name: str, *args: Any, timeout: float | None = None) -> Any:
-        """``WADriver.<name>(*args)`` in the page of a CONNECTED session. A refusal of the bridge
-        raises its own exception (``MessageNotFound``, ``ActionRefused``, ``MediaExpired``...)."""
+    async def call(self, name: str, *args: Any, timeout: float | None = None,
+                   state: SessionState = SessionState.CONNECTED) -> Any:
+        """``WADriver.<name>(*args)`` in the page of a session in ``state`` (CONNECTED: else
+        ``NotConnected``). A refusal of the bridge raises its own exception (``MessageNotFound``,
+        ``ActionRefused``, ``MediaExpired``...)."""
         run = self._run
-        if run is None or run.closing or self.state is not SessionState.CONNECTED:
+        if run is None or run.closing or self.state is not state:
+            if state is SessionState.QR:
+                raise PairingUnavailable(f"session {self.key} is {self.state.value}: a pairing code needs a session showing a QR code")
             raise NotConnected(f"session {self.key} is {self.state.value}, not CONNECTED")
         timeout = timeout or self.settings.call_timeout
         try:
@@ -437,7 +480,7 @@ class Session:
             raise SessionError(f"{name} did not answer within {timeout:.0f}s") from None
         except PyppeteerError as exc:
             if run.closing:
-                raise NotConnected(f"session {self.key} is {self.state.value}, not CONNECTED") from None
+                raise NotConnected(f"session {self.key} is {self.state.value}, not {state.value}") from None
             raise bridge_error(name, exc) from None
 
     def frame_peaks(self) -> dict[str, int]:
@@ -453,6 +496,11 @@ def bridge_error(name: str, exc: BaseException) -> SessionError:
     """The exception for a failed bridge call: the bridge's coded refusal, else SessionError."""
     text = _message(exc)
     refusal = BRIDGE_REFUSAL.search(text)
+    if refusal and refusal[1] == "send_refused":
+        detail = SEND_REFUSAL.fullmatch(refusal[2])
+        if detail:
+            return SendRefused(detail[3], reason=detail[1], until=int(detail[2]) if detail[2] else None)
+        return SendRefused(refusal[2])
     if refusal:
         return BRIDGE_ERRORS.get(refusal[1], SessionError)(refusal[2])
     return SessionError(f"{name} failed: {text}")

@@ -20,7 +20,7 @@ def pgid_of(pids: list[int]) -> int:
     return pgid
 
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.all_generations]
 
 
 async def test_killed_browser_fails_then_restarts_connected(harness: Harness):
@@ -199,6 +199,7 @@ async def test_close_stops_every_browser(make_harness):
     assert [events.states(k)[-1] for k in ("1", "2", "3")] == ["STOPPED"] * 3
 
 
+@pytest.mark.no_page
 async def test_a_page_that_never_gets_ready_fails_and_restarts_give_up(make_harness, fakewa):
     # A page that is not WhatsApp Web: no Debug.VERSION ever appears.
     harness = make_harness(url=fakewa.url + "__sim/devices", ready_timeout=1.0, max_restarts=1, restart_backoff=(0.1, 0.2))
@@ -219,6 +220,7 @@ async def test_a_page_that_never_gets_ready_fails_and_restarts_give_up(make_harn
     assert events.states("1") == ["STARTING", "FAILED"] * 4
 
 
+@pytest.mark.no_page
 async def test_an_unreachable_site_fails_with_the_network_error(make_harness):
     with socket.socket() as probe:  # a port nobody listens on
         probe.bind(("127.0.0.1", 0))

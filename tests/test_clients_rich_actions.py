@@ -1,6 +1,7 @@
 """Replies, reactions, edits, deletes, locations and read receipts through a session, in real
 Chromium against the simulator, both ways: what this session does reaches the phone, and what the
-phone does arrives as events. Only SessionManager."""
+phone does arrives as events. Only SessionManager. Against both generations of the page (on the
+2026-08 one Bob's chat is addressed by his LID, and Alice writes in it as her LID)."""
 from __future__ import annotations
 
 import asyncio
@@ -13,9 +14,7 @@ from tests.fakewa import SimControlError, SimSettings
 from tests.support.clients import ALICE, BOB, Harness, phone_message
 from tests.support.files import b64, png_bytes
 
-pytestmark = pytest.mark.browser
-
-BOB_CHAT = f"{BOB}@c.us"
+pytestmark = [pytest.mark.browser, pytest.mark.all_generations]
 
 
 def stanza(msg_id: str) -> str:
@@ -26,7 +25,7 @@ async def from_bob(harness: Harness, body: str, **options) -> dict:
     """Bob's phone sends Alice ``body``; the session's message event for it."""
     mark = harness.events.mark()
     sent = await harness.control.incoming(ALICE, BOB, body, **options)
-    return await harness.events.wait("1", "message", lambda m: m["id"] == sent["id"]["_serialized"], since=mark)
+    return await harness.events.message("1", lambda m: m["id"] == sent["id"]["_serialized"], since=mark)
 
 
 async def at_bob(harness: Harness, msg_id: str, check=lambda m: True, what: str = "the message") -> dict:
@@ -42,23 +41,24 @@ async def test_replies_carry_the_quoted_message_both_ways(harness: Harness):
     answer = await manager.send_text("1", BOB, "yes, noon", quoted_id=question["id"])
     assert answer["quotedId"] == question["id"] and answer["body"] == "yes, noon"
     assert answer["quoted"] == {"id": question["id"], "body": "lunch at noon?", "type": "chat", "fromMe": False,
-                                "from": BOB_CHAT}
+                                "from": harness.wid(BOB)}
     at_phone = await at_bob(harness, answer["id"])
-    assert at_phone["quotedId"] == f"true_{ALICE}@c.us_{stanza(question['id'])}"  # Bob's own message, as he sees it
+    assert at_phone["quotedId"] == f"true_{harness.wid(ALICE, viewer=BOB)}_{stanza(question['id'])}"  # as Bob sees his own
 
     # Bob replies to Alice's answer, naming it as his phone sees it.
     mark = events.mark()
     reply = await harness.control.incoming(ALICE, BOB, "great", quoted_id=at_phone["id"]["_serialized"])
-    event = await events.wait("1", "message", lambda m: m["id"] == reply["id"]["_serialized"], since=mark)
+    event = await events.message("1", lambda m: m["id"] == reply["id"]["_serialized"], since=mark)
     assert event["quotedId"] == answer["id"]
-    assert event["quoted"] == {"id": answer["id"], "body": "yes, noon", "type": "chat", "fromMe": True, "from": f"{ALICE}@c.us"}
-    [listed] = [m for m in await manager.messages("1", BOB_CHAT) if m["id"] == event["id"]]
+    assert event["quoted"] == {"id": answer["id"], "body": "yes, noon", "type": "chat", "fromMe": True,
+                               "from": harness.me(ALICE, BOB)}
+    [listed] = [m for m in await manager.messages("1", harness.wid(BOB)) if m["id"] == event["id"]]
     assert listed["quotedId"] == answer["id"]
 
     plain = await manager.send_text("1", BOB, "no quote")
     assert plain["quotedId"] is None and plain["quoted"] is None
     with pytest.raises(MessageNotFound):
-        await manager.send_text("1", BOB, "to nothing", quoted_id=f"false_{BOB_CHAT}_3EB0000000DOESNOTEXIST")
+        await manager.send_text("1", BOB, "to nothing", quoted_id=f"false_{harness.wid(BOB)}_3EB0000000DOESNOTEXIST")
 
 
 async def test_a_reply_to_a_picture_quotes_its_caption(harness: Harness, tmp_path: Path):
@@ -66,7 +66,7 @@ async def test_a_reply_to_a_picture_quotes_its_caption(harness: Harness, tmp_pat
     mark = harness.events.mark()
     sent = await harness.control.incoming(ALICE, BOB, media={"mimetype": "image/png", "data": b64(png_bytes(8, 8))},
                                           caption="my cat")
-    picture = await harness.events.wait("1", "message", lambda m: m["id"] == sent["id"]["_serialized"], since=mark)
+    picture = await harness.events.message("1", lambda m: m["id"] == sent["id"]["_serialized"], since=mark)
     reply = await harness.manager.send_text("1", BOB, "cute", quoted_id=picture["id"])
     assert reply["quoted"]["type"] == "image" and reply["quoted"]["body"] == "my cat"
 
@@ -79,8 +79,8 @@ async def test_reactions_both_ways_replace_and_remove(harness: Harness):
     mark = events.mark()
     await manager.react("1", theirs["id"], "👍")
     ours = await events.wait("1", "reaction", lambda r: r["emoji"] == "👍", since=mark)
-    assert ours["msgId"] == theirs["id"] and ours["chatId"] == BOB_CHAT and ours["fromMe"] is True
-    assert ours["sender"] == f"{ALICE}@c.us" and isinstance(ours["timestamp"], int) and ours["timestamp"] > 1e9
+    assert ours["msgId"] == theirs["id"] and ours["chatId"] == harness.wid(BOB) and ours["fromMe"] is True
+    assert ours["sender"] == harness.me(ALICE, BOB) and isinstance(ours["timestamp"], int) and ours["timestamp"] > 1e9
     await at_bob(harness, theirs["id"], lambda m: m["reactions"] == [{"sender": f"{ALICE}@c.us", "emoji": "👍"}])
 
     await manager.react("1", theirs["id"], "🎉")  # replaces the earlier one
@@ -97,13 +97,13 @@ async def test_reactions_both_ways_replace_and_remove(harness: Harness):
     mark = events.mark()
     await harness.control.react(BOB, ALICE, at_phone["id"]["_serialized"], "❤️")
     heart = await events.wait("1", "reaction", lambda r: r["msgId"] == mine["id"], since=mark)
-    assert (heart["emoji"], heart["sender"], heart["fromMe"], heart["chatId"]) == ("❤️", BOB_CHAT, False, BOB_CHAT)
+    assert (heart["emoji"], heart["sender"], heart["fromMe"], heart["chatId"]) == ("❤️", harness.wid(BOB), False, harness.wid(BOB))
     await harness.control.react(BOB, ALICE, mine["id"], "")  # the other side's id works too
     back = await events.wait("1", "reaction", lambda r: r["msgId"] == mine["id"] and r["emoji"] == "", since=mark)
-    assert back["sender"] == BOB_CHAT
+    assert back["sender"] == harness.wid(BOB)
 
     with pytest.raises(MessageNotFound):
-        await manager.react("1", f"false_{BOB_CHAT}_3EB0NOTHERE", "👍")
+        await manager.react("1", f"false_{harness.wid(BOB)}_3EB0NOTHERE", "👍")
 
 
 async def test_edit_our_message_refused_for_theirs_and_their_edits_arrive(harness: Harness, tmp_path: Path):
@@ -116,7 +116,7 @@ async def test_edit_our_message_refused_for_theirs_and_their_edits_arrive(harnes
     edited = await manager.edit("1", sent["id"], "see you at 6")
     assert (edited["id"], edited["body"], edited["edited"]) == (sent["id"], "see you at 6", True)
     event = await events.wait("1", "edit", lambda e: e["id"] == sent["id"], since=mark)
-    assert event == {"id": sent["id"], "chatId": BOB_CHAT, "body": "see you at 6", "caption": None,
+    assert event == {"id": sent["id"], "chatId": harness.wid(BOB), "body": "see you at 6", "caption": None,
                      "timestamp": event["timestamp"]} and event["timestamp"] >= sent["timestamp"]
     await at_bob(harness, sent["id"], lambda m: m["body"] == "see you at 6" and m["edited"])
 
@@ -126,14 +126,14 @@ async def test_edit_our_message_refused_for_theirs_and_their_edits_arrive(harnes
     with pytest.raises(ActionRefused, match="to nothing"):
         await manager.edit("1", sent["id"], "   ")
     with pytest.raises(MessageNotFound):
-        await manager.edit("1", f"true_{BOB_CHAT}_3EB0MISSING", "x")
+        await manager.edit("1", f"true_{harness.wid(BOB)}_3EB0MISSING", "x")
 
     # Bob edits his message on his phone.
     mark = events.mark()
     await harness.control.edit(BOB, ALICE, theirs["id"], "ok, 6 it is")
     change = await events.wait("1", "edit", lambda e: e["id"] == theirs["id"], since=mark)
-    assert (change["body"], change["chatId"], change["caption"]) == ("ok, 6 it is", BOB_CHAT, None)
-    [listed] = [m for m in await manager.messages("1", BOB_CHAT) if m["id"] == theirs["id"]]
+    assert (change["body"], change["chatId"], change["caption"]) == ("ok, 6 it is", harness.wid(BOB), None)
+    [listed] = [m for m in await manager.messages("1", harness.wid(BOB)) if m["id"] == theirs["id"]]
     assert listed["edited"] is True and listed["body"] == "ok, 6 it is"
 
     # A picture's caption is what an edit changes.
@@ -150,8 +150,8 @@ async def test_edit_our_message_refused_for_theirs_and_their_edits_arrive(harnes
 
 class TestEditWindow:
     @pytest.fixture
-    def fakewa_settings(self) -> SimSettings:
-        return SimSettings.fast(edit_window=1.0)
+    def fakewa_settings(self, fakewa_generation: str) -> SimSettings:
+        return SimSettings.fast(generation=fakewa_generation, edit_window=1.0)
 
     async def test_an_edit_after_the_window_is_refused(self, harness: Harness):
         await harness.link("1", ALICE)
@@ -174,10 +174,10 @@ async def test_revoke_for_everyone_and_delete_for_me(harness: Harness):
 
     mark = events.mark()
     await manager.revoke("1", sent["id"], everyone=True)
-    assert await events.wait("1", "revoke", lambda r: r["id"] == sent["id"], since=mark) == {"id": sent["id"], "chatId": BOB_CHAT}
+    assert await events.wait("1", "revoke", lambda r: r["id"] == sent["id"], since=mark) == {"id": sent["id"], "chatId": harness.wid(BOB)}
     gone = await at_bob(harness, sent["id"], lambda m: m["revoked"], "the revoked message")
     assert (gone["type"], gone["body"]) == ("revoked", "")
-    [listed] = [m for m in await manager.messages("1", BOB_CHAT) if m["id"] == sent["id"]]
+    [listed] = [m for m in await manager.messages("1", harness.wid(BOB)) if m["id"] == sent["id"]]
     assert (listed["type"], listed["body"], listed["revoked"]) == ("revoked", "", True)
     await manager.revoke("1", sent["id"], everyone=True)  # again: nothing more to do
 
@@ -186,7 +186,7 @@ async def test_revoke_for_everyone_and_delete_for_me(harness: Harness):
         await manager.revoke("1", theirs["id"], everyone=True)
     # Delete for me: gone here and from Alice's phone, still on Bob's.
     await manager.revoke("1", theirs["id"], everyone=False)
-    assert theirs["id"] not in [m["id"] for m in await manager.messages("1", BOB_CHAT)]
+    assert theirs["id"] not in [m["id"] for m in await manager.messages("1", harness.wid(BOB))]
     assert stanza(theirs["id"]) not in [m["id"]["id"] for m in await harness.control.messages(ALICE)]
     assert (await at_bob(harness, theirs["id"]))["revoked"] is False
 
@@ -194,9 +194,9 @@ async def test_revoke_for_everyone_and_delete_for_me(harness: Harness):
     other = await from_bob(harness, "forget this")
     mark = events.mark()
     await harness.control.revoke(BOB, ALICE, other["id"])
-    assert await events.wait("1", "revoke", lambda r: r["id"] == other["id"], since=mark) == {"id": other["id"], "chatId": BOB_CHAT}
+    assert await events.wait("1", "revoke", lambda r: r["id"] == other["id"], since=mark) == {"id": other["id"], "chatId": harness.wid(BOB)}
     with pytest.raises(MessageNotFound):
-        await manager.revoke("1", f"true_{BOB_CHAT}_3EB0UNKNOWN", everyone=True)
+        await manager.revoke("1", f"true_{harness.wid(BOB)}_3EB0UNKNOWN", everyone=True)
 
 
 async def test_locations_both_ways(harness: Harness):
@@ -216,7 +216,7 @@ async def test_locations_both_ways(harness: Harness):
     mark = events.mark()
     pin = await harness.control.incoming(ALICE, BOB, location={"latitude": 48.8584, "longitude": 2.2945, "name": "Tour Eiffel"},
                                          quoted_id=at_phone["id"]["_serialized"])
-    event = await events.wait("1", "message", lambda m: m["id"] == pin["id"]["_serialized"], since=mark)
+    event = await events.message("1", lambda m: m["id"] == pin["id"]["_serialized"], since=mark)
     assert event["type"] == "location" and event["quotedId"] == sent["id"]
     assert event["location"] == {"latitude": 48.8584, "longitude": 2.2945, "name": "Tour Eiffel", "address": None}
 
@@ -226,11 +226,11 @@ async def test_mark_read_gives_the_sender_blue_ticks_and_zero_unread(harness: Ha
     await harness.link("1", ALICE)
     await from_bob(harness, "one")
     await from_bob(harness, "two")
-    await events.wait("1", "chat", lambda c: c["id"] == BOB_CHAT and c["unreadCount"] == 2)
+    await events.wait("1", "chat", lambda c: c["id"] == harness.wid(BOB) and c["unreadCount"] == 2)
 
     mark = events.mark()
     await manager.mark_read("1", BOB)
-    chat = await events.wait("1", "chat", lambda c: c["id"] == BOB_CHAT and c["unreadCount"] == 0, since=mark)
+    chat = await events.wait("1", "chat", lambda c: c["id"] == harness.wid(BOB) and c["unreadCount"] == 0, since=mark)
     assert chat["lastMessage"]["body"] == "two"
     for _ in range(200):
         acks = [m["ack"] for m in await harness.control.messages(BOB) if m["id"]["fromMe"]]
@@ -238,4 +238,4 @@ async def test_mark_read_gives_the_sender_blue_ticks_and_zero_unread(harness: Ha
             break
         await asyncio.sleep(0.05)
     assert acks == [3, 3]
-    assert [c["unreadCount"] for c in await manager.chats("1") if c["id"] == BOB_CHAT] == [0]
+    assert [c["unreadCount"] for c in await manager.chats("1") if c["id"] == harness.wid(BOB)] == [0]

@@ -10,11 +10,13 @@ import json
 import pytest
 
 from clients.session import BRIDGE_SOURCE
+from tests.fakewa import SimSettings
 from tests.fakewa.probe import link_page, open_wa, wait_for
 from tests.support.files import b64, png_bytes
 
 pytestmark = [
     pytest.mark.browser,
+    pytest.mark.all_generations,
     pytest.mark.filterwarnings("ignore:remove loop argument:DeprecationWarning"),  # pyppeteer's websockets
 ]
 
@@ -30,6 +32,12 @@ async def bridged(launch_browser, fakewa, **options):
     await page.evaluate(BRIDGE_SOURCE, force_expr=True)
     await page.evaluate("(o) => window.WADriver.init(o)", options)
     return page
+
+
+def decrypted(msg_id: str) -> str:
+    """A page holds the message with what it says (a 2026-08 page decrypts it a moment after it lands)."""
+    return f"(require('WAWebCollections').Msg.get('{msg_id}') || {{}}).type !== undefined && " \
+           f"require('WAWebCollections').Msg.get('{msg_id}').type !== 'ciphertext'"
 
 
 async def call(page, name: str, *args):
@@ -78,7 +86,7 @@ async def test_downloads_are_read_in_chunks_and_freed_on_close(fakewa, launch_br
     data = bytes(range(256)) * 1200  # 300 KiB: two chunks
     sent = await fakewa.incoming(ALICE, BOB, media={"mimetype": "application/octet-stream", "filename": "d.bin", "data": b64(data)})
     msg_id = sent["id"]["_serialized"]
-    await wait_for(page, f"!!require('WAWebCollections').Msg.get('{msg_id}')")
+    await wait_for(page, decrypted(msg_id))
 
     assert (await refusal(page, "mediaOpen", msg_id, 1000)).startswith("WAD:too_large: the file has 307200 bytes")
     opened = await call(page, "mediaOpen", msg_id, None)
@@ -99,7 +107,7 @@ async def test_no_media_secret_leaves_the_page(fakewa, launch_browser):
     page = await bridged(launch_browser, fakewa)
     sent = await fakewa.incoming(ALICE, BOB, media={"mimetype": "image/png", "data": b64(png_bytes(4, 4))}, caption="c")
     msg_id = sent["id"]["_serialized"]
-    await wait_for(page, f"!!require('WAWebCollections').Msg.get('{msg_id}')")
+    await wait_for(page, decrypted(msg_id))
     secrets = await page.evaluate(f"""() => {{
       const m = require('WAWebCollections').Msg.get('{msg_id}');
       return [m.mediaKey, m.directPath, m.filehash, m.encFilehash];
@@ -127,3 +135,75 @@ async def test_reaction_rows_of_either_shape_become_reaction_events(fakewa, laun
     ]
     # The page's own table still got them (the original bulkUpsert ran).
     assert await page.evaluate(f"() => require('WAWebAddonReactionTableMode').reactionTableMode.byParent('{parent}').length") == 1
+
+
+async def test_ids_are_read_from_any_shape_of_message_key(fakewa, launch_browser):
+    """`_serialized` (before 2.3000.1042), `$1` (after), a real MsgKey's toString(), or built from
+    its fields: never "[object Object]"; a key that gives none of these is left out."""
+    page = await bridged(launch_browser, fakewa)
+    await wait_for(page, "window.__events.some((e) => e[0] === 'sync')")
+    bob = f"{BOB}@c.us"
+    await page.evaluate("""(bob, me) => {
+      const MsgKey = require('WAWebMsgKey'), W = require('WAWebWidFactory');
+      const row = (parent) => ({msgKey: 'true_x_1', parentMsgKey: parent, senderUserJid: me, reactionText: 'ok', timestamp: 1700000000000});
+      require('WAWebAddonReactionTableMode').reactionTableMode.bulkUpsert([
+        row({_serialized: 'false_' + bob + '_3EB0OLD'}),
+        row({$1: 'false_' + bob + '_3EB0MINIFIED'}),
+        row(new MsgKey({fromMe: false, remote: W.createWid(bob), id: '3EB0INSTANCE'})),
+        row({fromMe: false, remote: {server: 'c.us', user: bob.split('@')[0]}, id: '3EB0FIELDS'}),
+        row({fromMe: false, remote: W.createWid('120363000000000001@g.us'), id: '3EB0GROUP', participant: W.createWid(bob)}),
+        row({fromMe: true, remote: {}, id: {}}),
+        row({toString() { return '[object Object]'; }}),
+      ]);
+    }""", bob, f"{ALICE}@c.us")
+    reactions = await page.evaluate("() => window.__events.filter((e) => e[0] === 'reaction').map((e) => e[1].msgId)")
+    assert reactions == [f"false_{bob}_3EB0OLD", f"false_{bob}_3EB0MINIFIED", f"false_{bob}_3EB0INSTANCE",
+                         f"false_{bob}_3EB0FIELDS", f"false_120363000000000001@g.us_3EB0GROUP_{bob}"]
+
+
+async def test_modules_are_looked_up_when_called_and_named_when_missing(fakewa, launch_browser):
+    """The bridge is injected before login, when a 2026-08 page has not loaded the chunk with
+    WAWebQueryExistsJob yet: it is looked up when a call needs it, and a missing one is named."""
+    await fakewa.phone_join(BOB)
+    page = await open_wa(launch_browser, fakewa.url)
+    await wait_for(page, "require('WAWebSocketModel').Socket.state === 'UNPAIRED'")
+    await page.evaluate("() => { window.__events = []; window.__wadEmit = (t, p) => { window.__events.push([t, JSON.parse(p)]); }; }")
+    await page.evaluate(BRIDGE_SOURCE, force_expr=True)
+    await page.evaluate("(o) => window.WADriver.init(o)", {})
+    loaded = await page.evaluate("() => { try { require('WAWebQueryExistsJob'); return true; } catch (e) { return false; } }")
+    assert loaded is not fakewa.settings.lids
+    await link_page(page, fakewa, ALICE)
+    assert (await call(page, "checkNumber", BOB))["id"] == f"{BOB}@c.us"
+    await page.evaluate("""() => {
+      const original = window.require;
+      window.require = (name) => { if (name === 'WAWebQueryExistsJob') throw new Error('Requiring unknown module "' + name + '"'); return original(name); };
+    }""")
+    refused = await refusal(page, "checkNumber", BOB)
+    assert refused.startswith("WAD:module: WhatsApp Web has no module WAWebQueryExistsJob"), refused
+
+
+class TestSlowDecryption:
+    @pytest.fixture
+    def fakewa_settings(self, fakewa_generation: str) -> SimSettings:
+        return SimSettings.fast(generation=fakewa_generation, decrypt_delay=2.0)
+
+    async def test_a_placeholder_from_before_the_bridge_is_reported_once_decrypted(self, fakewa, launch_browser):
+        page = await open_wa(launch_browser, fakewa.url)
+        await link_page(page, fakewa, ALICE)
+        sent = await fakewa.incoming(ALICE, BOB, "said before the bridge came")
+        msg_id = sent["id"]["_serialized"]
+        await wait_for(page, f"!!require('WAWebCollections').Msg.get('{msg_id}')")
+        await page.evaluate("() => { window.__events = []; window.__wadEmit = (t, p) => { window.__events.push([t, JSON.parse(p)]); }; }")
+        await page.evaluate(BRIDGE_SOURCE, force_expr=True)
+        await page.evaluate("(o) => window.WADriver.init(o)", {})
+        await wait_for(page, "window.__events.some((e) => e[0] === 'sync')")
+        [synced] = [m for e in await page.evaluate("() => window.__events.filter((e) => e[0] === 'sync')")
+                    for m in e[1]["messages"] if m["id"] == msg_id]
+        if fakewa.settings.lids:  # still a placeholder at the sync; reported again once decrypted
+            assert (synced["type"], synced["body"]) == ("ciphertext", "")
+            await wait_for(page, "window.__events.some((e) => e[0] === 'message' && e[1].body !== '')", timeout=10)
+        else:
+            assert (synced["type"], synced["body"]) == ("chat", "said before the bridge came")
+        reported = await page.evaluate("() => window.__events.filter((e) => e[0] === 'message').map((e) => e[1])")
+        assert [(m["id"], m["body"]) for m in reported] == (
+            [(msg_id, "said before the bridge came")] if fakewa.settings.lids else [])

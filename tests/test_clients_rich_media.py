@@ -1,6 +1,8 @@
 """Files through a session, in real Chromium against the simulator: sending media (a 20 MB
 document, a small picture), downloading what phones send (a picture, a document, a voice note),
-expired files, the max_bytes bound and the bounds of the page's buffers. Only SessionManager."""
+expired files, the max_bytes bound and the bounds of the page's buffers. Only SessionManager.
+Against both generations of the page (2026-08 downloads need downloadQpl, and files arrive as
+ciphertext placeholders first)."""
 from __future__ import annotations
 
 import os
@@ -15,7 +17,7 @@ from tests.fakewa import SimSettings
 from tests.support.clients import ALICE, BOB, CAROL, Harness, phone_message
 from tests.support.files import b64, is_jpeg_b64, ogg_opus, png_bytes, sha256_hex, webm_video
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.all_generations]
 
 CHUNK_LIMIT = 1024 * 1024  # no DevTools frame may come near a whole file: chunks are 256 KiB
 
@@ -24,7 +26,7 @@ async def incoming_media(harness: Harness, key: str, sender: str, media: dict, c
     """``sender``'s phone sends ALICE a file; returns the session's message event for it."""
     mark = harness.events.mark()
     sent = await harness.control.incoming(ALICE, sender, media=media, caption=caption)
-    return await harness.events.wait(key, "message", lambda m: m["id"] == sent["id"]["_serialized"], since=mark)
+    return await harness.events.message(key, lambda m: m["id"] == sent["id"]["_serialized"], since=mark)
 
 
 async def test_a_20_mb_document_and_a_small_picture_reach_the_phone_byte_for_byte(harness: Harness, tmp_path: Path):
@@ -41,7 +43,7 @@ async def test_a_20_mb_document_and_a_small_picture_reach_the_phone_byte_for_byt
                                     filename="archive.zip", caption="the archive")
     send_seconds = time.perf_counter() - started
     assert sent["type"] == "document" and sent["fromMe"] is True and sent["body"] == ""
-    assert sent["caption"] == "the archive" and sent["chatId"] == f"{BOB}@c.us"
+    assert sent["caption"] == "the archive" and sent["chatId"] == harness.wid(BOB)
     assert sent["media"]["mimetype"] == "application/zip" and sent["media"]["filename"] == "archive.zip"
     assert sent["media"]["size"] == big.stat().st_size and sent["media"]["thumbnail"] is None
     arrived = await phone_message(harness.control, BOB, lambda m: m["id"]["id"] == sent["id"].split("_")[-1],
@@ -185,8 +187,8 @@ async def test_media_refusals(harness: Harness, tmp_path: Path):
 
 class TestBounds:
     @pytest.fixture
-    def fakewa_settings(self) -> SimSettings:
-        return SimSettings.fast(media_limit=64 * 1024)
+    def fakewa_settings(self, fakewa_generation: str) -> SimSettings:
+        return SimSettings.fast(generation=fakewa_generation, media_limit=64 * 1024)
 
     async def test_whatsapps_limit_and_the_pages_buffer_bound(self, make_harness, tmp_path: Path):
         harness = make_harness(media_buffer_bytes=512 * 1024)

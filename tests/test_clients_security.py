@@ -13,7 +13,7 @@ from tests.support.clients import (
     ALICE, BOB, Harness, browsers_of, listening_tcp_sockets, loose_permissions, process_args,
 )
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.all_generations]
 
 
 @pytest.fixture

@@ -28,7 +28,8 @@ def test_the_package_exports_the_contract():
     assert issubclass(clients.SessionLimitReached, SessionError) and issubclass(clients.NotConnected, SessionError)
     assert issubclass(clients.IllegalTransition, SessionError)
     assert [s.value for s in clients.SessionState] == ["STOPPED", "STARTING", "QR", "CONNECTED", "DISCONNECTED", "FAILED"]
-    for name in ("MessageNotFound", "ActionRefused", "MediaExpired", "MediaError", "MediaTooLarge"):
+    for name in ("MessageNotFound", "ActionRefused", "MediaExpired", "MediaError", "MediaTooLarge", "ChatNotFound",
+                 "SendRefused", "PairingUnavailable"):
         assert issubclass(getattr(clients, name), SessionError), name
     assert not issubclass(clients.MediaTooLarge, clients.MediaError)  # max_bytes is the caller's bound
 
@@ -46,9 +47,18 @@ def test_bridge_refusals_become_their_exceptions():
                        ("too_large", clients.MediaTooLarge), ("not_connected", clients.NotConnected)):
         error = bridge_error("edit", thrown(f"WAD:{code}: because of {code}"))
         assert type(error) is kind and str(error) == f"because of {code}"
+    for code, kind in (("no_chat", clients.ChatNotFound), ("no_qr", clients.PairingUnavailable),
+                       ("module", SessionError)):
+        error = bridge_error("groupInfo", thrown(f"WAD:{code}: because of {code}"))
+        assert type(error) is kind and str(error) == f"because of {code}"
     other = bridge_error("edit", thrown("TypeError: x is undefined"))
     assert type(other) is SessionError and str(other) == "edit failed: TypeError: x is undefined"
     assert type(bridge_error("edit", thrown("WAD:unheard_of: why"))) is SessionError
+    locked = bridge_error("sendText", thrown("WAD:send_refused: reachout_timelock until 1760000000: WhatsApp refused it"))
+    assert type(locked) is clients.SendRefused and str(locked) == "WhatsApp refused it"
+    assert (locked.reason, locked.until) == ("reachout_timelock", 1760000000)
+    coded = bridge_error("sendText", thrown("WAD:send_refused: 463: refused"))
+    assert (coded.reason, coded.until, str(coded)) == ("463", None, "refused")
 
 
 def test_clients_imports_nothing_of_ours():
@@ -151,8 +161,13 @@ def test_chat_ids():
     assert chat_id_of("79991234567") == "79991234567@c.us"
     assert chat_id_of("+7 999 123-45-67") == "79991234567@c.us"
     assert chat_id_of("123456789-1600000000@g.us") == "123456789-1600000000@g.us"
+    assert chat_id_of("123456789012345@lid") == "123456789012345@lid"
     with pytest.raises(SessionError):
         chat_id_of("not a number")
+    assert clients.phone_digits("+7 (999) 123-45-67") == clients.phone_digits("79991234567@c.us") == "79991234567"
+    for bad in ("12345", "79991234567@lid", "+7 999 abc", "1" * 16):
+        with pytest.raises(clients.InvalidChatId):
+            clients.phone_digits(bad)
 
 
 def test_settings_and_unknown_sessions(tmp_path: Path):
@@ -160,9 +175,15 @@ def test_settings_and_unknown_sessions(tmp_path: Path):
     assert settings.profiles_dir == tmp_path and settings.restart_backoff == (1.0, 2.0)
     with pytest.raises(ValueError):
         ManagerSettings(profiles_dir=tmp_path, max_sessions=0)
+    for timeout in (0, -1.0):
+        with pytest.raises(ValueError, match="link_timeout"):
+            ManagerSettings(profiles_dir=tmp_path, link_timeout=timeout)
+    assert ManagerSettings(profiles_dir=tmp_path, link_timeout=None).link_timeout is None
     manager = SessionManager(settings)
     status = manager.status("42")
-    assert status["state"] == "STOPPED" and set(status) == {"state", "phone", "pushname", "since", "error", "qr", "lastActivity"}
+    assert status["state"] == "STOPPED" and set(status) == {
+        "state", "phone", "lid", "pushname", "since", "error", "qr", "lastActivity", "limits"}
+    assert status["lid"] is None and status["limits"] is None
     assert manager.statuses() == {} and manager.live_count() == 0 and manager.browser_pids("42") == []
     manager.touch("42")  # unknown: nothing to do
 
@@ -172,6 +193,14 @@ async def test_invalid_keys_and_a_missing_browser_are_refused(tmp_path: Path):
     for key in ("..", "a/b", ""):
         with pytest.raises(ValueError):
             await manager.start(key)
+    with pytest.raises(clients.PairingUnavailable, match="STOPPED"):
+        await manager.request_pairing_code("1", "79990000001")
+    for call in (manager.contacts("1"), manager.check_number("1", "79990000001"), manager.groups("1"),
+                 manager.group_info("1", "120363000000000001@g.us"), manager.profile_picture("1", "79990000001"),
+                 manager.create_group("1", "g", ["79990000002"]),
+                 manager.group_participants("1", "120363000000000001@g.us", "add", ["79990000002"])):
+        with pytest.raises(clients.NotConnected):
+            await call
     with pytest.raises(BrowserNotFound):
         await manager.start("1")
     assert manager.status("1")["state"] == "STOPPED" and manager.live_count() == 0
@@ -203,6 +232,7 @@ async def test_listeners_get_events_in_order_and_a_failing_one_breaks_nothing(tm
 
 
 @pytest.mark.browser
+@pytest.mark.all_generations
 async def test_a_browser_left_on_the_profile_by_a_previous_run_is_replaced(harness: Harness):
     """A server killed hard leaves its Chromium running with the profile locked; a new browser on
     that profile would only hand its URL to the old one and exit."""

@@ -145,7 +145,7 @@ async def test_fakewa_class_runs_with_its_own_timings_on_any_port():
 
 async def test_command_line_serves_the_page_and_stops_on_sigterm():
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.fakewa", "--port", "0", "--fast", "--qr-interval", "7",
+        sys.executable, "-m", "tests.fakewa", "--port", "0", "--fast", "--qr-interval", "7", "--generation", "2026-08",
         cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )
@@ -155,7 +155,7 @@ async def test_command_line_serves_the_page_and_stops_on_sigterm():
         async with httpx.AsyncClient(trust_env=False) as client:
             page = await client.get(url)
             devices = await client.get(url + "__sim/devices")
-        assert page.status_code == 200 and "runtime.js" in page.text
+        assert page.status_code == 200 and "runtime.js" in page.text and '"generation": "2026-08"' in page.text
         assert devices.json() == {"devices": [], "unpaired": 0}
     finally:
         process.send_signal(signal.SIGTERM)

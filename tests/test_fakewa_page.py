@@ -1,14 +1,17 @@
-"""The simulator's page: the site's module surface, linking by QR, and keeping the login."""
+"""The simulator's page: the site's module surface, linking by QR, and keeping the login, in both
+generations (test_fakewa_generations.py has what differs between them)."""
 from __future__ import annotations
 
 import pytest
 
+from tests.fakewa.addressing import lid_wid
 from tests.fakewa.probe import (
     device_online, evaluate, eventually, link_page, open_wa, probe_log, qr_payload, wait_for, wait_state,
 )
 
 pytestmark = [
     pytest.mark.browser,
+    pytest.mark.all_generations,
     pytest.mark.filterwarnings("ignore:remove loop argument:DeprecationWarning"),  # pyppeteer's websockets
 ]
 
@@ -46,7 +49,7 @@ SURFACE_JS = """() => {
     collections: [Chat, Msg, Contact].map((c) => [typeof c.get, Array.isArray(c.getModelsArray())]),
     me: require('WAWebUserPrefsMeUser').getMaybeMePnUser(),
     wid: {server: wid.server, user: wid.user, _serialized: wid._serialized},
-    key: [key._serialized, key.fromMe, key.remote._serialized],
+    key: [String(key), key.fromMe, key.remote._serialized],
     newId: MsgKey.newId() instanceof Promise,
     sendReturns: typeof require('WAWebSendMsgChatAction').addAndSendMsgToChat,
   };
@@ -102,9 +105,10 @@ async def test_scan_links_the_device_and_syncs_its_chats(fakewa, launch_browser)
     assert states == ["UNPAIRED", "PAIRING", "CONNECTED"]
     assert await evaluate(page, "require('WAWebUserPrefsMeUser').getMaybeMePnUser()._serialized") == f"{ALICE}@c.us"
     assert await evaluate(page, "require('WAWebConnModel').Conn.pushname") == "Alice"
-    chat = await evaluate(page, f"require('WAWebCollections').Chat.get('{BOB}@c.us').serialize()")
-    assert chat["id"]["_serialized"] == f"{BOB}@c.us" and chat["name"] == "Bob" and chat["isGroup"] is False
-    synced = await evaluate(page, f"require('WAWebCollections').Chat.get('{BOB}@c.us').msgs.serialize()")
+    bob = lid_wid(BOB) if fakewa.settings.lids else f"{BOB}@c.us"  # Bob wrote first: by LID on 2026-08
+    chat = await evaluate(page, f"require('WAWebCollections').Chat.get('{bob}').serialize()")
+    assert chat["id"]["_serialized"] == bob and chat["name"] == "Bob" and chat["isGroup"] is False
+    synced = await evaluate(page, f"require('WAWebCollections').Chat.get('{bob}').msgs.serialize()")
     assert [(m["body"], m["isNewMsg"], m["id"]["fromMe"]) for m in synced] == [("sent before linking", False, False)]
 
     stored = await evaluate(page, "localStorage.getItem('WAWebDeviceCredential')")

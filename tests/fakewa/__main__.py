@@ -1,4 +1,4 @@
-"""``python -m tests.fakewa [--host 127.0.0.1] [--port 9311] [--fast] [--qr-interval 20] ...``"""
+"""``python -m tests.fakewa [--host 127.0.0.1] [--port 9311] [--fast] [--generation 2026-08] [--qr-interval 20] ...``"""
 from __future__ import annotations
 
 import argparse
@@ -17,8 +17,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=9311, help="fixed, so that a reopened profile finds its login")
     parser.add_argument("--fast", action="store_true", help="start from the test timings instead of realistic ones")
     for field in SimSettings.fields():
-        kind = int if field.type in (int, "int") else float
-        parser.add_argument("--" + field.name.replace("_", "-"), type=kind, default=None,
+        choices = field.metadata.get("choices")
+        kind = str if choices else int if field.type in (int, "int") else float
+        parser.add_argument("--" + field.name.replace("_", "-"), type=kind, default=None, choices=choices,
                             help=f"{field.metadata['help']} (default {field.default})")
     return parser.parse_args(argv)
 

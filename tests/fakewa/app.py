@@ -27,13 +27,16 @@ phone and the network would do:
 - ``POST /__sim/phones/{phone}/logout``: unlink every device of the phone.
 - ``POST /__sim/phones/{phone}/state {state}``: impose CONFLICT, TIMEOUT, TOS_BLOCK ... on its open pages.
 - ``GET /__sim/phones``: every phone of the network, ``{phone, pushname, devices, online}``.
+- People and groups (phones, pairing codes, LIDs, address books, groups, the reach-out timelock,
+  profile pictures): see ``control_people.py``.
 - ``GET /__sim/devices``: the linked devices, and how many open pages are not linked.
 - ``GET /__sim/pages``: the open pages, ``{state, qr, phone}``: ``qr`` the payload a page shows
   now (state UNPAIRED), ``phone`` the number a linked page belongs to.
 - ``POST /__sim/reset``: forget everything.
 
 ``msgId`` is the id as the phone itself sees the message (``true_...``/``false_...``, as ``.../messages``
-lists it); the other side's id and the bare id are accepted too.
+lists it); the other side's id and the bare id are accepted too. Where a phone is named (``to``,
+``chatId``), its ``<lid>@lid`` is accepted as well as its number.
 
 What the page itself uses besides its websocket: ``POST /mms/{type}`` uploads a file to the CDN
 (the device's credential in ``Authorization: WADevice <deviceId>:<secret>``, the file's base64
@@ -58,6 +61,8 @@ import tornado.netutil
 import tornado.web
 import tornado.websocket
 
+from . import control_people as people
+from .app_base import ControlHandler, text_arg
 from .media import describe, decode_b64, message_type
 from .messages import MediaRef
 from .network import Network, SimError, normalize_phone
@@ -125,62 +130,11 @@ class PageSocket(tornado.websocket.WebSocketHandler):
             self.session.on_close()
 
 
-class ControlHandler(tornado.web.RequestHandler):
-    """JSON in and out; every refusal is ``{"error": message, "status": code}``."""
-
-    def initialize(self, network: Network) -> None:
-        self.network = network
-
-    def body(self) -> dict[str, Any]:
-        if not self.request.body:
-            return {}
-        try:
-            data = json.loads(self.request.body)
-        except ValueError as exc:
-            raise SimError(400, f"the body must be JSON: {exc}") from None
-        if not isinstance(data, dict):
-            raise SimError(400, "the body must be a JSON object")
-        return data
-
-    def phone_arg(self, phone: str) -> str:
-        number = normalize_phone(phone)
-        self.network.phone(number)  # 404 when unknown
-        return number
-
-    def reply(self, data: dict[str, Any]) -> None:
-        self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(data))
-
-    def write_error(self, status_code: int, **kwargs: Any) -> None:
-        exc = kwargs.get("exc_info", (None, None, None))[1]
-        if isinstance(exc, SimError):
-            status_code, message = exc.status, exc.message
-            self.set_status(status_code)
-        elif isinstance(exc, tornado.web.HTTPError) and exc.log_message:
-            message = exc.log_message % exc.args if exc.args else exc.log_message
-        else:
-            message = self._reason
-        self.reply({"error": message, "status": status_code})
-
-    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
-        if not isinstance(value, SimError):
-            super().log_exception(typ, value, tb)
-
-
-def _text(data: dict[str, Any], key: str, required: bool = True) -> str | None:
-    value = data.get(key)
-    if value is None and not required:
-        return None
-    if not isinstance(value, str) or (required and not value):
-        raise SimError(422, f"{key} is required and must be a string")
-    return value
-
-
 class ScanHandler(ControlHandler):
     def post(self) -> None:
         data = self.body()
         number = normalize_phone(data.get("phone"))
-        device = self.network.scan(data.get("qr"), number, _text(data, "pushname", required=False))
+        device = self.network.scan(data.get("qr"), number, text_arg(data, "pushname", required=False))
         self.reply({"phone": number, "device": device.id, "state": "PAIRING"})
 
 
@@ -197,7 +151,7 @@ class IncomingHandler(ControlHandler):
         if quoted_id is not None:
             self.network.phone(number)
             content["quoted"] = self.network.find_message(number, quoted_id, counterpart=sender)
-        pushname = _text(data, "pushname", required=False)
+        pushname = text_arg(data, "pushname", required=False)
         if pushname:
             self.network.phone(sender, create=True).pushname = pushname
         msg = self.network.send_message(sender, number, **content)
@@ -209,7 +163,7 @@ class IncomingHandler(ControlHandler):
         given = [name for name, value in (("body", body), ("media", media), ("location", location)) if value is not None]
         if len(given) != 1:
             raise SimError(422, "send exactly one of body (a text), media (a file) or location")
-        caption = _text(data, "caption", required=False)
+        caption = text_arg(data, "caption", required=False)
         if caption is not None and media is None:
             raise SimError(422, "caption goes with media")
         if body is not None:
@@ -245,7 +199,7 @@ class IncomingHandler(ControlHandler):
         limit = self.network.settings.document_limit if msg_type == "document" else self.network.settings.media_limit
         if len(data) > limit:
             raise SimError(413, f"the file has {len(data)} bytes; WhatsApp takes {limit} at most for a {msg_type}")
-        filename = _text(media, "filename", required=False)
+        filename = text_arg(media, "filename", required=False)
         upload = self.network.media.put(data, mimetype)
         info = describe(data, mimetype, msg_type)
         return MediaRef(
@@ -262,7 +216,7 @@ class MessageActionHandler(ControlHandler):
     def target(self, phone: str) -> tuple[str, Any, dict[str, Any]]:
         number = self.phone_arg(phone)
         data = self.body()
-        to = normalize_phone(data.get("to"), "to")
+        to = self.network.number_of(data.get("to"), "to")
         return number, self.network.find_message(number, data.get("msgId"), counterpart=to), data
 
 
@@ -353,7 +307,7 @@ class MessagesHandler(ControlHandler):
 class ReadHandler(ControlHandler):
     def post(self, phone: str) -> None:
         number = self.phone_arg(phone)
-        counterpart = normalize_phone(self.body().get("chatId"), "chatId")
+        counterpart = self.network.number_of(self.body().get("chatId"), "chatId")
         self.reply({"read": self.network.read(number, counterpart)})
 
 
@@ -394,20 +348,6 @@ class PagesHandler(ControlHandler):
                 "phone": device.phone if device is not None and session.state == "device" else None,
             })
         self.reply({"pages": pages})
-
-
-class PhonesHandler(ControlHandler):
-    def get(self) -> None:
-        phones = [
-            {
-                "phone": phone.number,
-                "pushname": phone.pushname,
-                "devices": len(phone.devices),
-                "online": sum(1 for d in phone.devices.values() if d.link is not None),
-            }
-            for phone in self.network.phones.values()
-        ]
-        self.reply({"phones": phones})
 
 
 class PhonePageHandler(tornado.web.RequestHandler):
@@ -466,9 +406,19 @@ class FakeWhatsApp:
                 (r"/v/.+", CdnHandler, net),
                 (phone + "/logout", LogoutHandler, net),
                 (phone + "/state", StateHandler, net),
+                (phone + "/lid-addressing", people.LidAddressingHandler, net),
+                (phone + "/contacts", people.ContactsHandler, net),
+                (phone + "/timelock", people.TimelockHandler, net),
+                (phone + "/picture", people.PictureHandler, net),
+                (phone, people.PhoneHandler, net),
+                (r"/__sim/pair", people.PairHandler, net),
+                (r"/__sim/groups", people.GroupsHandler, net),
+                (r"/__sim/groups/([^/]+)", people.GroupHandler, net),
+                (r"/__sim/groups/([^/]+)/messages", people.GroupMessagesHandler, net),
+                (r"/pps/t61\.24694-24/([0-9a-f]+)_n\.jpg", people.PictureCdnHandler, net),
                 (r"/__sim/devices", DevicesHandler, net),
                 (r"/__sim/pages", PagesHandler, net),
-                (r"/__sim/phones", PhonesHandler, net),
+                (r"/__sim/phones", people.PhonesHandler, net),
                 (r"/__sim/phone", PhonePageHandler),
                 (r"/__sim/reset", ResetHandler, net),
             ],

@@ -101,5 +101,55 @@ class SimControl:
     async def reset(self) -> None:
         await self._call("POST", "__sim/reset")
 
+    # -- people and groups (control_people.py) ---------------------------------------------------
+    async def phone_join(self, phone: str, pushname: str | None = None, business: bool | None = None) -> dict[str, Any]:
+        """``phone`` joins WhatsApp (a phone that exists already is left as it is, but for these)."""
+        payload: dict[str, Any] = {"phone": phone}
+        if pushname is not None:
+            payload["pushname"] = pushname
+        if business is not None:
+            payload["business"] = business
+        return await self._call("POST", "__sim/phones", payload)
+
+    async def phone(self, phone: str) -> dict[str, Any]:
+        """``{number, lid, pushname, business, devices, contacts, lidAddressing, timelock}``."""
+        return await self._call("GET", f"__sim/phones/{phone}")
+
+    async def pair(self, phone: str, code: str, pushname: str | None = None) -> dict[str, Any]:
+        """``phone`` types in the pairing code a page shows."""
+        return await self._call("POST", "__sim/pair", {"phone": phone, "code": code, "pushname": pushname})
+
+    async def lid_addressing(self, phone: str, on: bool | None) -> dict[str, Any]:
+        return await self._call("POST", f"__sim/phones/{phone}/lid-addressing", {"on": on})
+
+    async def contacts(self, phone: str, contacts: list[Any], group_add: str | None = None) -> dict[str, Any]:
+        """``phone``'s address book: numbers, or ``{phone, name}``."""
+        payload: dict[str, Any] = {"contacts": contacts}
+        if group_add is not None:
+            payload["groupAdd"] = group_add
+        return await self._call("POST", f"__sim/phones/{phone}/contacts", payload)
+
+    async def create_group(self, owner: str, name: str, participants: list[str], lid_mode: bool | None = None) -> str:
+        """A group ``owner`` made with these phones; its id."""
+        payload: dict[str, Any] = {"owner": owner, "name": name, "participants": participants}
+        if lid_mode is not None:
+            payload["lidMode"] = lid_mode
+        return (await self._call("POST", "__sim/groups", payload))["id"]
+
+    async def group(self, group_id: str) -> dict[str, Any]:
+        """``{id, name, owner, lidMode, participants [{phone, lid, role}], messages}``."""
+        return await self._call("GET", f"__sim/groups/{group_id}")
+
+    async def group_message(self, group_id: str, from_: str, body: str) -> dict[str, Any]:
+        return (await self._call("POST", f"__sim/groups/{group_id}/messages", {"from": from_, "body": body}))["message"]
+
+    async def timelock(self, phone: str, seconds: float) -> dict[str, Any]:
+        """The network refuses ``phone``'s first messages to new contacts for ``seconds`` (0 lifts it)."""
+        return (await self._call("POST", f"__sim/phones/{phone}/timelock", {"seconds": seconds}))["timelock"]
+
+    async def picture(self, phone: str, mimetype: str, data: str) -> None:
+        """``phone``'s profile picture (``data`` in base64)."""
+        await self._call("POST", f"__sim/phones/{phone}/picture", {"mimetype": mimetype, "data": data})
+
     async def aclose(self) -> None:
         await self._client.aclose()

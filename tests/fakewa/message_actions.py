@@ -35,7 +35,7 @@ class MessageActions:
             raise SimError(422, "msgId must be a message id like true_79990000001@c.us_3EB0...")
         stanza = msg_id.rsplit("_", 1)[-1]
         for msg in reversed(self.messages):
-            if (msg.id == stanza and phone in (msg.sender, msg.recipient) and phone not in msg.deleted_for
+            if (msg.id == stanza and msg.has_party(phone) and phone not in msg.deleted_for
                     and (counterpart is None or msg.counterpart(phone) == counterpart)):
                 return msg
         where = f" in its chat with {counterpart}" if counterpart else ""
@@ -116,12 +116,12 @@ class MessageActions:
     # -- helpers ---------------------------------------------------------------------------------
     @staticmethod
     def _party(phone: str, msg: Message) -> None:
-        if phone not in (msg.sender, msg.recipient):
+        if not msg.has_party(phone):
             raise SimError(403, f"phone {phone} is not in the chat of this message")
 
     def _push_parties(self, msg: Message, kind: str, data: Callable[[str], dict[str, Any]],
                       origin: "Device | None") -> None:
-        for side in dict.fromkeys((msg.sender, msg.recipient)):
+        for side in msg.parties():
             phone = self.phones.get(side)
             for device in list(phone.devices.values()) if phone else []:
                 if device is not origin:

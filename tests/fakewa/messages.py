@@ -1,22 +1,57 @@
 """A message of the simulated network, and how each side sees it.
 
-One ``Message`` is shared by its two phones; ``view(side)`` is what ``Msg.serialize()`` gives on
-that side's web devices (the site's attribute names: ``quotedStanzaID``, ``directPath``,
-``latestEditMsgKey``...), ``listing(side)`` what the control API shows of it (no media secrets),
-and ``reaction_row`` a row of the site's reaction table.
+One ``Message`` is shared by its two phones (or by the members of its group); ``view(side)`` is what
+``Msg.serialize()`` gives on that side's web devices (the site's attribute names:
+``quotedStanzaID``, ``directPath``, ``latestEditMsgKey``...), ``listing(side)`` what the control API
+shows of it (no media secrets), and ``reaction_row`` a row of the site's reaction table.
+
+How a side names the people of a chat (``79990000002@c.us`` or an ``@lid``) is the network's
+business: a message asks its ``Addressing`` (``network.Network``).
 """
 from __future__ import annotations
 
 import secrets
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from .media import MEDIA_TYPES, Upload
 
 
 def chat_id(phone: str) -> str:
     return f"{phone}@c.us"
+
+
+class Addressing(Protocol):
+    """How each phone names the others (the network answers; see ``addressing.py``)."""
+
+    def chat_wid(self, viewer: str, other: str) -> str:
+        """The id of ``viewer``'s 1:1 chat with ``other``: ``<phone>@c.us`` or ``<lid>@lid``."""
+
+    def own_wid(self, viewer: str, other: str) -> str:
+        """How ``viewer`` writes itself in that chat (its own LID in a chat addressed by LID)."""
+
+    def member_wid(self, group_id: str, phone: str) -> str:
+        """How a group names a member (its LID in a group in LID addressing mode)."""
+
+    def group_members(self, group_id: str) -> list[str]:
+        """The phones of a group's members now."""
+
+
+class PhoneNumbersOnly:
+    """The addressing of a network without LIDs (a message made outside a network)."""
+
+    def chat_wid(self, viewer: str, other: str) -> str:
+        return chat_id(other)
+
+    def own_wid(self, viewer: str, other: str) -> str:
+        return chat_id(viewer)
+
+    def member_wid(self, group_id: str, phone: str) -> str:
+        return chat_id(phone)
+
+    def group_members(self, group_id: str) -> list[str]:
+        return []
 
 
 def new_message_id() -> str:
@@ -74,7 +109,7 @@ class Edit:
 class Message:
     id: str
     sender: str
-    recipient: str
+    recipient: str  # a phone, or the group's id for a group message
     body: str
     t: int
     ack: int = 0
@@ -88,18 +123,46 @@ class Message:
     edit: Edit | None = None
     revoked: bool = False
     deleted_for: set[str] = field(default_factory=set)  # phones that deleted it for themselves
+    group: str | None = None  # the group's id for a group message
+    net: Addressing = field(default_factory=PhoneNumbersOnly, repr=False, compare=False)
 
     def counterpart(self, side: str) -> str:
+        """The other phone of a 1:1 message, or the group's id."""
+        if self.group is not None:
+            return self.group
         return self.recipient if side == self.sender else self.sender
 
+    def parties(self) -> list[str]:
+        """The phones that hold this message: both sides, or the sender and the group's members."""
+        if self.group is not None:
+            return list(dict.fromkeys([self.sender, *self.net.group_members(self.group)]))
+        return list(dict.fromkeys([self.sender, self.recipient]))
+
+    def has_party(self, phone: str) -> bool:
+        return phone == self.sender or (phone == self.recipient if self.group is None else phone in self.parties())
+
+    def wid_of(self, phone: str, side: str) -> str:
+        """How ``side`` names ``phone`` (a party) in this message's chat."""
+        if self.group is not None:
+            return self.net.member_wid(self.group, phone)
+        if phone == side:
+            return self.net.own_wid(side, self.counterpart(side))
+        return self.net.chat_wid(side, phone)
+
+    def remote(self, side: str) -> str:
+        """The chat's id as ``side`` sees it."""
+        return self.group if self.group is not None else self.net.chat_wid(side, self.counterpart(side))
+
     def serialized(self, side: str) -> str:
-        """The key's ``_serialized`` as seen by ``side``: ``true_<remote>_<id>`` for the sender."""
+        """The key's string as seen by ``side``: ``true_<remote>_<id>`` for the sender
+        (``_<participant>`` added in a group)."""
         return self.key_of(self.sender, self.id, side)
 
     def key_of(self, author: str, msg_id: str, side: str) -> str:
         """The key of a message ``author`` sent in this chat (an edit, a reaction), seen by ``side``."""
         from_me = "true" if side == author else "false"
-        return f"{from_me}_{chat_id(self.counterpart(side))}_{msg_id}"
+        key = f"{from_me}_{self.remote(side)}_{msg_id}"
+        return key + f"_{self.wid_of(author, side)}" if self.group is not None else key
 
     def snapshot(self) -> dict[str, Any]:
         """What a reply carries of this message (the site's ``quotedMsg``)."""
@@ -109,20 +172,28 @@ class Message:
 
     def view(self, side: str) -> dict[str, Any]:
         """The message as one phone's devices see it (``Msg.serialize()`` fields)."""
+        key: dict[str, Any] = {
+            "fromMe": side == self.sender,
+            "remote": self.remote(side),
+            "id": self.id,
+            "_serialized": self.serialized(side),
+        }
+        if self.group is not None:
+            key["participant"] = self.wid_of(self.sender, side)
+            sender, to = (key["participant"], self.group) if side == self.sender else (self.group, self.wid_of(side, side))
+        else:
+            sender, to = self.wid_of(self.sender, side), self.wid_of(self.recipient, side)
         out: dict[str, Any] = {
-            "id": {
-                "fromMe": side == self.sender,
-                "remote": chat_id(self.counterpart(side)),
-                "id": self.id,
-                "_serialized": self.serialized(side),
-            },
-            "from": chat_id(self.sender),
-            "to": chat_id(self.recipient),
+            "id": key,
+            "from": sender,
+            "to": to,
             "body": self.body,
             "type": self.type,
             "t": self.t,
             "ack": self.ack,
         }
+        if self.group is not None:
+            out["author"] = key["participant"]
         if self.revoked:
             out.update(type="revoked", body="")
             return out
@@ -134,7 +205,7 @@ class Message:
         if self.location is not None:
             out.update(lat=self.location["lat"], lng=self.location["lng"], loc=self.location["loc"])
         if self.quoted is not None:
-            out.update(quotedStanzaID=self.quoted.id, quotedParticipant=chat_id(self.quoted.sender),
+            out.update(quotedStanzaID=self.quoted.id, quotedParticipant=self.wid_of(self.quoted.sender, side),
                        quotedMsg=dict(self.quoted_snapshot or self.quoted.snapshot()))
         if self.edit is not None:
             out.update(latestEditMsgKey=self.key_of(self.sender, self.edit.id, side),
@@ -155,7 +226,9 @@ class Message:
                         "name": name or None, "address": address or None}
         return {
             "id": view["id"], "from": view["from"], "to": view["to"], "t": self.t, "ack": self.ack,
-            "chatId": chat_id(self.counterpart(side)),
+            "chatId": view["id"]["remote"],
+            "counterpart": None if self.group is not None else self.counterpart(side),
+            "sender": chat_id(self.sender),
             "type": view["type"],
             "body": "" if self.type in MEDIA_TYPES or self.revoked else self.body,
             "caption": None if self.revoked else self.caption,
@@ -172,7 +245,7 @@ class Message:
         return {
             "msgKey": self.key_of(reactor, reaction_id, side),
             "parentMsgKey": self.serialized(side),
-            "senderUserJid": chat_id(reactor),
+            "senderUserJid": self.wid_of(reactor, side),
             "reactionText": emoji,
             "timestamp": t_ms,
             "orphan": 0,

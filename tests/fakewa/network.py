@@ -4,6 +4,10 @@ A phone stands for a handset and is always reachable, so a message to it is deli
 whether or not a web device of it is open. A linked device is online only while its page holds a
 websocket. Everything a device must learn goes through its outbox, which keeps each event until the
 page confirms it, so a device that is offline or reconnecting loses nothing.
+
+Addressing (phone numbers and LIDs) is ``addressing.py``, groups ``groups.py``, pairing codes, the
+reach-out timelock and profile pictures ``accounts.py``, actions on sent messages
+``message_actions.py``.
 """
 from __future__ import annotations
 
@@ -15,11 +19,16 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
+from .accounts import AccountActions, PairCode, Picture
+from .addressing import Addressing, lid_of, normalize_phone
 from .errors import SimError
+from .groups import Group, GroupActions
 from .media import MediaStore
 from .message_actions import MessageActions
 from .messages import MediaRef, Message, chat_id, new_message_id
 from .settings import SimSettings
+
+__all__ = ["Network", "Phone", "Device", "SimError", "normalize_phone", "chat_id", "WA_STATES", "FORCEABLE_STATES"]
 
 WA_STATES = (
     "OPENING", "PAIRING", "UNPAIRED", "UNPAIRED_IDLE", "CONNECTED", "TIMEOUT", "CONFLICT",
@@ -42,18 +51,6 @@ class DeviceLink(Protocol):
     def force_state(self, state: str) -> None: ...
 
     def logged_out(self, reason: str) -> None: ...
-
-
-def normalize_phone(value: Any, what: str = "phone") -> str:
-    """``79991234567``, ``+79991234567`` and ``79991234567@c.us`` all name the same phone."""
-    text = str(value if value is not None else "").strip()
-    if text.startswith("+"):
-        text = text[1:]
-    if text.endswith("@c.us"):
-        text = text[: -len("@c.us")]
-    if not (text.isdigit() and 5 <= len(text) <= 15):
-        raise SimError(422, f"{what} must be a phone number of 5 to 15 digits (like 79991234567), got {value!r}")
-    return text
 
 
 @dataclass(eq=False)
@@ -91,20 +88,39 @@ class Phone:
     number: str
     pushname: str | None = None
     devices: dict[str, Device] = field(default_factory=dict)
-    unread: dict[str, int] = field(default_factory=dict)  # counterpart -> unread count
-    last: dict[str, int] = field(default_factory=dict)  # counterpart -> time of the last message
+    unread: dict[str, int] = field(default_factory=dict)  # counterpart (or group id) -> unread count
+    last: dict[str, int] = field(default_factory=dict)  # counterpart (or group id) -> time of the last message
     ban: str | None = None
     device_counter: int = 0
+    business: bool = False
+    contacts: dict[str, str | None] = field(default_factory=dict)  # its address book: number -> saved name
+    looked_up: set[str] = field(default_factory=set)  # numbers its devices looked up (queryWidExists)
+    lid_addressing: bool | None = None  # None: by LID for whoever does not have it in their address book (2026-08)
+    group_add: str = "everyone"  # who may add it to groups: everyone, or only its contacts
+    picture: Picture | None = None
+    timelock_until: float | None = None  # the reach-out timelock: first messages to new contacts refused
+
+    @property
+    def lid(self) -> str:
+        return lid_of(self.number)
+
+    def timelocked(self) -> bool:
+        return self.timelock_until is not None and time.time() < self.timelock_until
 
 
-class Network(MessageActions):
+class Network(MessageActions, Addressing, GroupActions, AccountActions):
     def __init__(self, settings: SimSettings) -> None:
         self.settings = settings
         self.phones: dict[str, Phone] = {}
         self.devices: dict[str, Device] = {}
         self.messages: list[Message] = []
+        self.groups: dict[str, Group] = {}
+        self.lid_index: dict[str, str] = {}
+        self.pair_codes: dict[str, PairCode] = {}
+        self.pictures: dict[str, Phone] = {}  # picture token -> its phone
         self.media = MediaStore()  # the CDN
         self._by_key: dict[tuple[str, str], Message] = {}
+        self._addressing: dict[tuple[str, str], bool] = {}
         self.sessions: set[Any] = set()  # open PageSessions, paired or not
         self._timers: set[asyncio.TimerHandle] = set()
 
@@ -138,7 +154,12 @@ class Network(MessageActions):
         self.phones.clear()
         self.devices.clear()
         self.messages.clear()
+        self.groups.clear()
+        self.lid_index.clear()
+        self.pair_codes.clear()
+        self.pictures.clear()
         self._by_key.clear()
+        self._addressing.clear()
         self.media.reset()
 
     # -- phones and devices ------------------------------------------------------------------
@@ -149,6 +170,7 @@ class Network(MessageActions):
                 raise SimError(404, f"phone {number} is not in the network: "
                                     "scan a QR with it or send it a message first")
             phone = self.phones[number] = Phone(number)
+            self.lid_index[phone.lid] = number
         return phone
 
     def link_device(self, number: str, pushname: str | None) -> Device:
@@ -200,35 +222,45 @@ class Network(MessageActions):
             device.link.send(event)
 
     def snapshot(self, device: Device) -> dict[str, Any]:
-        """A device's history: its chats with their last messages, and the reactions to those.
-        Messages still in its outbox are left out: they arrive as new. Messages the phone deleted
-        for itself are gone."""
+        """A device's history: its chats with their last messages, and the reactions to those; its
+        contacts, groups and the LID mappings it knows; the reach-out timelock. Messages still in
+        its outbox are left out: they arrive as new. Messages the phone deleted for itself are gone."""
         number = device.phone
+        phone = self.phones[number]
         pending = device.pending_message_ids()
         by_chat: dict[str, list[Message]] = {}
         for msg in self.messages:
             arrived = number == msg.sender or msg.ack >= 2  # still on its way: it comes as an event
-            if number in (msg.sender, msg.recipient) and number not in msg.deleted_for and arrived:
+            if msg.has_party(number) and number not in msg.deleted_for and arrived:
                 by_chat.setdefault(msg.counterpart(number), []).append(msg)
         chats = []
         reactions = []
         for counterpart, msgs in by_chat.items():
+            group = self.groups.get(counterpart)
             shown = [m for m in msgs[-self.settings.sync_messages:] if m.serialized(number) not in pending]
-            if shown:
-                chats.append({**self.chat_info(number, counterpart), "msgs": [m.view(number) for m in shown]})
+            if shown and (group is None or number in group.members):
+                row = self.group_row(group, number) if group else self.chat_info(number, counterpart)
+                chats.append({**row, "msgs": [m.view(number) for m in shown]})
             for m in shown:
                 reactions += [m.reaction_row(p, number, r.emoji, r.t_ms, r.id) for p, r in m.reactions.items()]
+        groups = [g for g in self.groups.values() if number in g.members]
+        for group in groups:
+            if group.id not in by_chat:
+                chats.append({**self.group_row(group, number), "msgs": []})
         chats.sort(key=lambda c: c["t"], reverse=True)
-        contacts = [self.contact_info(c) for c in by_chat]
-        return {"me": chat_id(number), "pushname": self.phones[number].pushname, "chats": chats,
-                "contacts": contacts, "reactions": reactions}
+        people = [c for c in by_chat if c not in self.groups]
+        people += [c for c in [*phone.contacts, *phone.looked_up] if c not in people and c in self.phones and c != number]
+        return {"me": chat_id(number), "pushname": phone.pushname, "chats": chats,
+                "contacts": [self.contact_info(number, c) for c in people],
+                "groups": [self.group_info(g, number) for g in groups],
+                "timelock": self.timelock_state(number), "reactions": reactions}
 
     def chat_info(self, number: str, counterpart: str) -> dict[str, Any]:
         other = self.phones.get(counterpart)
-        name = other.pushname if other else None
         phone = self.phones[number]
+        name = phone.contacts.get(counterpart) or (other.pushname if other else None)
         return {
-            "id": chat_id(counterpart),
+            "id": self.chat_wid(number, counterpart),
             "name": name,
             "formattedTitle": name or f"+{counterpart}",
             "isGroup": False,
@@ -236,9 +268,11 @@ class Network(MessageActions):
             "t": phone.last.get(counterpart, 0),
         }
 
-    def contact_info(self, number: str) -> dict[str, Any]:
+    def push_contact(self, number: str, other: str) -> None:
+        """``number``'s devices learn how they know ``other`` now."""
         phone = self.phones.get(number)
-        return {"id": chat_id(number), "pushname": phone.pushname if phone else None}
+        for device in list(phone.devices.values()) if phone else []:
+            device.push("contact", {"contact": self.contact_info(number, other)})
 
     # -- messages -----------------------------------------------------------------------------
     def send_message(
@@ -256,10 +290,14 @@ class Network(MessageActions):
         if msg_id and (sender, msg_id) in self._by_key:
             return self._by_key[(sender, msg_id)]
         sender_phone = self.phone(sender, create=True)
+        if sender_phone.timelocked() and self.is_new_contact(sender, recipient):
+            raise SimError(463, f"{sender} is under a reach-out timelock until {int(sender_phone.timelock_until or 0)}: "
+                                "WhatsApp refuses its first messages to new contacts")
+        self.fix_addressing(sender, recipient)  # before the recipient joins: a new number is reached by number
         recipient_phone = self.phone(recipient, create=True)
         msg = Message(msg_id or new_message_id(), sender, recipient, body, int(t or time.time()), type=kind,
                       caption=caption or None, media=media, location=location, quoted=quoted,
-                      quoted_snapshot=quoted.snapshot() if quoted is not None else None)
+                      quoted_snapshot=quoted.snapshot() if quoted is not None else None, net=self)
         sender_phone.last[recipient] = recipient_phone.last[sender] = msg.t
         self.messages.append(msg)
         self._by_key[(sender, msg.id)] = msg
@@ -281,11 +319,17 @@ class Network(MessageActions):
         self._set_ack(msg, 2)
 
     def msg_event(self, msg: Message, side: str) -> dict[str, Any]:
-        """A message for ``side``'s devices, with its chat row and the reactions it has by now."""
+        """A message for ``side``'s devices, with its chat row, the contact it is with, and the
+        reactions it has by now."""
         return {
             "msg": msg.view(side), "chat": self.chat_info(side, msg.counterpart(side)),
+            "contact": self.contact_info(side, msg.counterpart(side)),
             "reactions": [msg.reaction_row(p, side, r.emoji, r.t_ms, r.id) for p, r in msg.reactions.items()],
         }
+
+    def is_new_contact(self, a: str, b: str) -> bool:
+        """No message ever went between these two phones."""
+        return not any(m.group is None and {m.sender, m.recipient} == {a, b} for m in self.messages)
 
     def _set_ack(self, msg: Message, ack: int) -> None:
         """Acks only rise; the sender's devices hear of each step."""
@@ -301,19 +345,19 @@ class Network(MessageActions):
         phone = self.phone(reader)
         count = 0
         for msg in self.messages:
-            if msg.sender == counterpart and msg.recipient == reader and msg.ack == 2:
+            if msg.group is None and msg.sender == counterpart and msg.recipient == reader and msg.ack == 2:
                 self._set_ack(msg, 3)
                 count += 1
         phone.unread[counterpart] = 0
         for device in list(phone.devices.values()):
-            device.push("chat", {"id": chat_id(counterpart), "unreadCount": 0})
+            device.push("chat", {"id": self.chat_wid(reader, counterpart), "unreadCount": 0})
         return count
 
     def messages_of(self, number: str) -> list[dict[str, Any]]:
         """What the phone shows: every message it sent or received, less those it deleted for itself."""
         self.phone(number)
         return [m.listing(number) for m in self.messages
-                if number in (m.sender, m.recipient) and number not in m.deleted_for]
+                if m.has_party(number) and number not in m.deleted_for]
 
     # -- what a phone can do to its devices ---------------------------------------------------
     def scan(self, qr: Any, number: str, pushname: str | None) -> Device:
@@ -362,6 +406,7 @@ class Network(MessageActions):
                 "online": d.link is not None,
                 "synced": d.ready,
                 "pending": len(d.outbox),
+                "lid": f"{self.phones[d.phone].lid}@lid" if self.settings.lids else None,
                 "linkedAt": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(d.linked_at)),
             }
             for d in self.devices.values()

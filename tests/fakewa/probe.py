@@ -30,12 +30,12 @@ PROBE_JS = """() => {
     Cmd.on('logout', () => record({ev: 'logout'}));
     Cmd.on('logout_from_bridge', () => record({ev: 'logout_from_bridge'}));
     Msg.on('add', (m) => record({ev: 'msg', msg: m.serialize()}));
-    Msg.on('change:ack', (m, v) => record({ev: 'ack', id: m.id._serialized, value: v}));
+    Msg.on('change:ack', (m, v) => record({ev: 'ack', id: String(m.id), value: v}));
     Chat.on('add', (c) => record({ev: 'chat', chat: c.serialize()}));
-    Chat.on('change:unreadCount', (c, v) => record({ev: 'unread', id: c.id._serialized, value: v}));
+    Chat.on('change:unreadCount', (c, v) => record({ev: 'unread', id: String(c.id), value: v}));
     Msg.on('change:body change:caption', (m) => record({ev: 'edit', msg: m.serialize()}));
-    Msg.on('change:type', (m, v) => record({ev: 'type', id: m.id._serialized, value: v}));
-    Msg.on('remove', (m) => record({ev: 'remove', id: m.id._serialized}));
+    Msg.on('change:type', (m, v) => record({ev: 'type', id: String(m.id), value: v}));
+    Msg.on('remove', (m) => record({ev: 'remove', id: String(m.id)}));
     const table = require('WAWebAddonReactionTableMode').reactionTableMode, upsert = table.bulkUpsert;
     table.bulkUpsert = function (rows) { record({ev: 'reactions', rows}); return upsert.apply(this, arguments); };
   };
@@ -68,7 +68,7 @@ SEND_JS = """async (to, body) => {
      t: Math.floor(Date.now() / 1000)});
   const msg = await added;
   window.__sent = window.__sent || {};
-  sent.then((r) => { window.__sent[msg.id._serialized] = r; });
+  sent.then((r) => { window.__sent[String(msg.id)] = r; });
   return msg.serialize();
 }"""
 

@@ -5,6 +5,11 @@ Registered by ``tests/conftest.py`` (``pytest_plugins = ["tests.fakewa.pytest_pl
 - ``fakewa``: the simulator started in-process on its fixed port (9311, or WAMULTI_FAKEWA_PORT)
   with ``fakewa_settings`` (fast timings; override that fixture to change them). It yields a
   ``SimControl`` with ``.url``, ``.sim`` (the FakeWhatsApp) and the control calls.
+- ``fakewa_generation``: the generation of WhatsApp Web the page imitates, ``2026-03`` unless the
+  test is marked ``all_generations`` (a module's ``pytestmark``): then the test runs once per
+  generation of ``GENERATIONS``, the generation in its id (``test_x[2026-08]``), unless it is also
+  marked ``no_page`` (its browser never loads the simulator's page). A test that overrides
+  ``fakewa_settings`` takes ``fakewa_generation`` and passes it on.
 - ``launch_browser``: a factory, ``await launch_browser(profile_dir)`` → pyppeteer Browser;
   ``await launch_browser.close(browser)`` closes one and waits for its process to exit (do that
   before reopening the same profile); the rest are closed at teardown.
@@ -24,9 +29,25 @@ from pyppeteer.browser import Browser
 from .app import FakeWhatsApp
 from .browser import close_chromium, launch_chromium
 from .control import SimControl
-from .settings import SimSettings
+from .settings import GENERATIONS, SimSettings
 
 DEFAULT_PORT = 9311
+ALL_GENERATIONS = "all_generations"
+NO_PAGE = "no_page"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", f"{ALL_GENERATIONS}: run the test against every generation of the simulator's page")
+    config.addinivalue_line("markers", f"{NO_PAGE}: the test never loads the simulator's page (run it once)")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Tests marked ``all_generations`` that use the simulator run once per generation, but for
+    those marked ``no_page`` (whose browser never loads the page: its generation cannot matter)."""
+    node = metafunc.definition
+    if ("fakewa_generation" in metafunc.fixturenames and node.get_closest_marker(ALL_GENERATIONS)
+            and not node.get_closest_marker(NO_PAGE)):
+        metafunc.parametrize("fakewa_generation", GENERATIONS, ids=list(GENERATIONS))
 
 
 class RunningFakeWhatsApp(SimControl):
@@ -57,8 +78,13 @@ async def start_fakewa(settings: SimSettings, port: int | None = None) -> FakeWh
 
 
 @pytest.fixture
-def fakewa_settings() -> SimSettings:
-    return SimSettings.fast()
+def fakewa_generation() -> str:
+    return GENERATIONS[0]
+
+
+@pytest.fixture
+def fakewa_settings(fakewa_generation: str) -> SimSettings:
+    return SimSettings.fast(generation=fakewa_generation)
 
 
 @pytest_asyncio.fixture

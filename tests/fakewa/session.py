@@ -4,8 +4,11 @@ Protocol (JSON text frames). The page says:
   hello {cred | null, keys {static, identity, adv}, platform}   first frame after connecting
   login {cred}              after storing the credential it was given at pairing
   refresh_qr                Cmd.refreshQR()
-  send {id, to, t, kind, body, caption?, media?, location?, quoted?}
+  alt_link {rid, phone, code}   unpaired: offer a pairing code for that phone (startAltLinkingFlow)
+  send {id, to, from?, t, kind, body, caption?, media?, location?, quoted?}
                             a message from this device (resent until acked: ids make it idempotent).
+                            to: <phone>@c.us or <lid>@lid (as the chat is addressed) or <group>@g.us;
+                            from: the device's own id in that chat (its LID in a chat by LID).
                             kind: chat (body) | image, video, audio, ptt, document, sticker (media
                             {directPath, filehash, mediaKey, mimetype, size, filename?, duration?,
                             width?, height?, thumbnail?} of a file uploaded to /mms/) | location
@@ -14,19 +17,25 @@ Protocol (JSON text frames). The page says:
   edit {rid, id, body, editId}         edit an own message (its text, or a media message's caption)
   revoke {rid, id}          delete an own message for everyone
   delete {rid, id}          delete a message for this phone only
+  query_exists {rid, id}    is this number (or LID) on WhatsApp? value {wid, lid?, biz} or null
+  profile_pic {rid, id}     value {path} where the CDN serves its picture (status 404: none)
+  group_create {rid, title, participants, lidMode}   value {id, subject, participants [{wid, error?}]}
+  group_query {rid, id}     value: the group's metadata
+  group_participants {rid, id, action, participants}  action add | remove; value [{wid, code}]
   received {seq}            every event up to seq is applied: the server may forget it
   seen {chat}               the user read this chat
   logout                    Socket.logout()
 The server says:
   ref {ref} / idle          a new QR ref; refs exhausted (UNPAIRED_IDLE)
   pairing / paired {cred}   a phone scanned the current QR; the device is linked
-  connected {me, pushname}  the credential is valid
-  sync {chats, contacts, reactions}   the device's history; after it, outbox events
-  event {seq, kind, data}   kind: msg {msg, chat, reactions} | ack {id, ack} | chat {id, unreadCount}
-                            | reaction {row} (a row of the reaction table) | edit {id, type, body,
-                            caption, editKey, editT} | revoke {id} | delete {id}
-  send_error {id, error}    a message the network refused
-  result {rid, ok, error?}  the answer to react, edit, revoke and delete
+  connected {me, lid?, pushname}  the credential is valid (lid: the own LID, 2026-08)
+  sync {chats, contacts, groups, timelock, reactions}   the device's history; after it, outbox events
+  event {seq, kind, data}   kind: msg {msg, chat, contact?, group?, reactions} | ack {id, ack}
+                            | chat {id, unreadCount} | reaction {row} (a row of the reaction table)
+                            | edit {id, type, body, caption, editKey, editT} | revoke {id} | delete {id}
+                            | contact {contact} | group {group, chat} | timelock {active, until}
+  send_error {id, error, code}   a message the network refused (code 463: the reach-out timelock)
+  result {rid, ok, value?, error?, status?}  the answer to a request (react, edit, query_exists ...)
   state {state}             a state the network imposes (CONFLICT, TIMEOUT, TOS_BLOCK ...)
   logged_out {reason}       the credential is revoked: clear storage, show the QR again
 """
@@ -38,9 +47,10 @@ import logging
 import secrets
 from typing import Any, Protocol
 
+from .addressing import lid_wid
 from .media import MEDIA_TYPES, THUMBNAIL_TYPES, decode_b64
 from .messages import MediaRef
-from .network import Device, Network, SimError, chat_id, normalize_phone
+from .network import Device, Network, SimError, chat_id
 
 log = logging.getLogger("fakewa")
 
@@ -103,6 +113,7 @@ class PageSession:
         self.state = "closed"
         self.network.cancel(self._timer)
         self.network.sessions.discard(self)
+        self.network.drop_pair_codes(self)
         if self.device is not None:
             self.network.detach(self.device, self)
         if self._pairing is not None and self._pairing.id in self.network.devices:
@@ -162,9 +173,23 @@ class PageSession:
             self.state = "unpaired"
             self._start_qr()
 
+    def _on_alt_link(self, message: dict[str, Any]) -> None:
+        """The page offers a pairing code for a phone (linking without a QR)."""
+        rid = message.get("rid")
+        if self.state not in ("unpaired", "idle"):
+            self.send({"type": "result", "rid": rid, "ok": False, "error": "alt pairing: this page is not waiting to be linked"})
+            return
+        try:
+            self.network.offer_pair_code(self, message.get("phone"), message.get("code"))
+        except SimError as exc:
+            self.send({"type": "result", "rid": rid, "ok": False, "error": exc.message, "status": exc.status})
+            return
+        self.send({"type": "result", "rid": rid, "ok": True})
+
     def begin_pairing(self, number: str, pushname: str | None) -> Device:
-        """A phone scanned this page's current QR."""
+        """A phone scanned this page's current QR, or typed in its pairing code."""
         self.network.cancel(self._timer)
+        self.network.drop_pair_codes(self)
         self.state, self.ref = "pairing", None
         self.send({"type": "pairing"})
         self._pairing = self.network.link_device(number, pushname)
@@ -194,7 +219,9 @@ class PageSession:
             return
         self.state, self.device = "device", device
         self.network.attach(device, self)
-        self.send({"type": "connected", "me": chat_id(device.phone), "pushname": phone.pushname, "deviceId": device.id})
+        lid = lid_wid(device.phone) if self.network.settings.lids else None
+        self.send({"type": "connected", "me": chat_id(device.phone), "lid": lid, "pushname": phone.pushname,
+                   "deviceId": device.id})
         self._timer = self.network.later(self.network.settings.sync_delay, self._sync)
 
     def _sync(self) -> None:
@@ -207,24 +234,43 @@ class PageSession:
         if self.device is None:
             self.send({"type": "send_error", "id": msg_id, "error": "not logged in"})
             return
+        sender = self.device.phone
         to = message.get("to")
+        t = message.get("t")
         try:
-            if not (isinstance(to, str) and to.endswith("@c.us")):
-                raise SimError(422, f"the simulator delivers only to <digits>@c.us chats, not {to!r}")
-            recipient = normalize_phone(to, "to")
             if not msg_id:
                 raise SimError(422, "a message needs an id")
+            if isinstance(to, str) and to.endswith("@g.us"):
+                group = self.network.group(to)
+                self._check_from(message, self.network.member_wid(group.id, sender))
+                content = self._content(message, None)
+                body = content.pop("body")
+                self.network.send_group_message(sender, group, body, msg_id=msg_id, t=t if isinstance(t, int) else None,
+                                                origin=self.device, **content)
+                return
+            if not (isinstance(to, str) and (to.endswith("@c.us") or to.endswith("@lid"))):
+                raise SimError(422, f"the simulator delivers to <digits>@c.us, <lid>@lid and <group>@g.us chats, not {to!r}")
+            recipient = self.network.number_of(to, "to")
+            expected = self.network.chat_wid(sender, recipient)
+            if to != expected:
+                how = "its LID" if expected.endswith("@lid") else "its phone number"
+                raise SimError(422, f"this account reaches {recipient} by {how} ({expected}), not {to}")
+            self._check_from(message, self.network.own_wid(sender, recipient))
             content = self._content(message, recipient)
+            self.network.send_message(
+                sender, recipient, msg_id=msg_id, t=t if isinstance(t, int) else None,
+                origin=self.device, **content,
+            )
         except SimError as exc:
-            self.send({"type": "send_error", "id": msg_id, "error": exc.message})
-            return
-        t = message.get("t")
-        self.network.send_message(
-            self.device.phone, recipient, msg_id=msg_id, t=t if isinstance(t, int) else None,
-            origin=self.device, **content,
-        )
+            self.send({"type": "send_error", "id": msg_id, "error": exc.message, "code": exc.status})
 
-    def _content(self, message: dict[str, Any], recipient: str) -> dict[str, Any]:
+    @staticmethod
+    def _check_from(message: dict[str, Any], expected: str) -> None:
+        sender = message.get("from")
+        if sender is not None and sender != expected:
+            raise SimError(422, f"a message in this chat goes from {expected}, not {sender}")
+
+    def _content(self, message: dict[str, Any], recipient: str | None) -> dict[str, Any]:
         """What a send frame carries, checked: a text, a file uploaded before, or a location."""
         kind = message.get("kind") or "chat"
         body = message.get("body")
@@ -246,7 +292,10 @@ class PageSession:
         quoted = message.get("quoted")
         if quoted is not None:
             stanza = quoted.get("id") if isinstance(quoted, dict) else None
-            content["quoted"] = self.network.find_message(self.device.phone, stanza, counterpart=recipient)
+            if recipient is None:  # a group: any message of it
+                content["quoted"] = self.network.find_message(self.device.phone, stanza)
+            else:
+                content["quoted"] = self.network.find_message(self.device.phone, stanza, counterpart=recipient)
         return content
 
     def _media(self, media: Any, kind: str) -> MediaRef:
@@ -310,10 +359,78 @@ class PageSession:
     def _on_seen(self, message: dict[str, Any]) -> None:
         if self.device is None:
             return
+        chat = message.get("chat")
         try:
-            self.network.read(self.device.phone, normalize_phone(message.get("chat"), "chat"))
+            if isinstance(chat, str) and chat.endswith("@g.us"):
+                self.device_phone().unread[self.network.group(chat).id] = 0
+                return
+            self.network.read(self.device.phone, self.network.number_of(chat, "chat"))
         except SimError as exc:
             log.info("fakewa: seen ignored: %s", exc.message)
+
+    def device_phone(self) -> Any:
+        assert self.device is not None
+        return self.network.phones[self.device.phone]
+
+    # -- requests about people and groups: each answered with a result frame carrying a value --
+    def _answer(self, message: dict[str, Any], compute: Any) -> None:
+        rid = message.get("rid")
+        if self.device is None:
+            self.send({"type": "result", "rid": rid, "ok": False, "error": "not logged in", "status": 401})
+            return
+        try:
+            value = compute(self.device.phone)
+        except SimError as exc:
+            self.send({"type": "result", "rid": rid, "ok": False, "error": exc.message, "status": exc.status})
+            return
+        self.send({"type": "result", "rid": rid, "ok": True, "value": value})
+
+    def _on_query_exists(self, message: dict[str, Any]) -> None:
+        def query(me: str) -> dict[str, Any] | None:
+            wid = message.get("id")
+            try:
+                number = self.network.number_of(wid, "id")
+            except SimError:
+                return None
+            if number not in self.network.phones:
+                return None
+            if not str(wid).endswith("@lid"):
+                self.network.phones[me].looked_up.add(number)  # typed in: its number is known now
+                self.network.push_contact(me, number)
+            contact = self.network.contact_info(me, number)
+            return {"wid": wid, "biz": contact["isBusiness"], "contact": contact}
+        self._answer(message, query)
+
+    def _on_profile_pic(self, message: dict[str, Any]) -> None:
+        def picture(me: str) -> dict[str, Any]:
+            wid = message.get("id")
+            if isinstance(wid, str) and wid.endswith("@g.us"):
+                raise SimError(404, "no profile picture")
+            return {"path": self.network.picture_path(wid)}
+        self._answer(message, picture)
+
+    def _on_group_create(self, message: dict[str, Any]) -> None:
+        def create(me: str) -> dict[str, Any]:
+            lid_mode = message.get("lidMode") is True and self.network.settings.lids
+            group, results = self.network.create_group(me, message.get("title"), message.get("participants"), lid_mode)
+            return {"id": group.id, "subject": group.name,
+                    "participants": [{"wid": p, **({"error": code} if code != 200 else {})} for p, code in results]}
+        self._answer(message, create)
+
+    def _on_group_query(self, message: dict[str, Any]) -> None:
+        def query(me: str) -> dict[str, Any]:
+            group = self.network.group(message.get("id"))
+            if me not in group.members:
+                raise SimError(403, "not a member of this group")
+            return self.network.group_info(group, me)
+        self._answer(message, query)
+
+    def _on_group_participants(self, message: dict[str, Any]) -> None:
+        def modify(me: str) -> list[dict[str, Any]]:
+            group = self.network.group(message.get("id"))
+            results = self.network.modify_participants(me, group, message.get("action"), message.get("participants"))
+            return [{"wid": p, "code": code} for p, code in results]
+        self._answer(message, modify)
 
     def _on_logout(self, message: dict[str, Any]) -> None:
         if self.device is not None and self.device.id in self.network.devices:

@@ -1,7 +1,13 @@
-"""Every delay of the simulator, in one place.
+"""Every delay of the simulator, in one place, and the generation of WhatsApp Web its page imitates.
 
 The defaults are close to the real site's, for benchmarks; ``SimSettings.fast()`` is what tests use.
 Each field is also a command-line flag of ``python -m tests.fakewa`` (``qr_interval`` → ``--qr-interval``).
+
+Generations (``generation``): ``2026-03`` is WhatsApp Web as the driver was first written against
+(message keys with ``_serialized``, phone-number ids only); ``2026-08`` is the site from build
+2.3000.1042 on: keys whose id string is in a minified field (``$1``), ``@lid`` identities, messages
+that arrive as ``ciphertext`` placeholders and are decrypted a moment later, and modules that moved
+(see "Generations" in docs/driver.md).
 """
 from __future__ import annotations
 
@@ -10,12 +16,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-def setting(default: Any, help: str) -> Any:
-    return field(default=default, metadata={"help": help})
+GENERATIONS = ("2026-03", "2026-08")
+
+
+def setting(default: Any, help: str, choices: tuple[str, ...] | None = None) -> Any:
+    return field(default=default, metadata={"help": help, "choices": choices})
 
 
 @dataclass(frozen=True)
 class SimSettings:
+    generation: str = setting(
+        "2026-03", "The WhatsApp Web the page imitates.", choices=GENERATIONS,
+    )
     qr_interval: float = setting(
         20.0, "Seconds each QR ref stays current before the next one replaces it."
     )
@@ -58,6 +70,21 @@ class SimSettings:
     document_limit: int = setting(
         2 * 1024 ** 3, "Largest document upload, in bytes (WhatsApp: 2 GB)."
     )
+    pair_code_ttl: float = setting(
+        195.0, "Seconds a pairing code stays valid before the page asks for a new one (WhatsApp: 3.25 minutes)."
+    )
+    decrypt_delay: float = setting(
+        0.5, "2026-08: how long an incoming message stays a ciphertext placeholder before it is decrypted."
+    )
+
+    def __post_init__(self) -> None:
+        if self.generation not in GENERATIONS:
+            raise ValueError(f"generation must be one of {', '.join(GENERATIONS)}, not {self.generation!r}")
+
+    @property
+    def lids(self) -> bool:
+        """Whether the page knows ``@lid`` identities (the 2026-08 site)."""
+        return self.generation >= "2026-08"
 
     @classmethod
     def fast(cls, **overrides: Any) -> "SimSettings":
@@ -72,6 +99,8 @@ class SimSettings:
             ack_delay=0.05,
             reconnect_delay=0.2,
             logout_delay=0.05,
+            pair_code_ttl=5.0,
+            decrypt_delay=0.1,
         )
         values.update(overrides)
         return cls(**values)
@@ -90,6 +119,9 @@ class SimSettings:
             "revokeWindow": self.revoke_window,
             "mediaLimit": self.media_limit,
             "documentLimit": self.document_limit,
+            "generation": self.generation,
+            "pairCodeTtl": int(self.pair_code_ttl * 1000),
+            "decryptDelay": int(self.decrypt_delay * 1000),
         }
 
     @classmethod

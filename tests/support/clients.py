@@ -1,5 +1,6 @@
 """What the clients/ tests share: a manager factory pointed at the simulator, an event
-recorder, and /proc views of the browsers (no psutil). Holds no tests itself."""
+recorder, the ids a session's page gives people in each generation of the simulator, and /proc
+views of the browsers (no psutil). Holds no tests itself."""
 from __future__ import annotations
 
 import asyncio
@@ -14,9 +15,14 @@ from typing import Any, AsyncIterator, Callable
 import pytest_asyncio
 
 from clients import ManagerSettings, SessionManager
+from tests.fakewa.addressing import lid_wid
 
 ALICE, BOB, CAROL = "79990000001", "79990000002", "79990000003"
 EVENT_TIMEOUT = 20.0
+
+
+def is_ciphertext(message: dict) -> bool:
+    return message.get("type") == "ciphertext"
 
 
 @dataclass
@@ -63,6 +69,12 @@ class Recorder:
     async def state(self, key: str, state: str, since: int = 0, timeout: float = EVENT_TIMEOUT) -> dict:
         return await self.wait(key, "state", lambda d: d["state"] == state, since, timeout)
 
+    async def message(self, key: str, check: Callable[[dict], Any] = lambda m: True, since: int = 0,
+                      timeout: float = EVENT_TIMEOUT) -> dict:
+        """The first ``message`` event that passes ``check`` with what the message says: a
+        ciphertext placeholder (2026-08) is passed over, its decrypted self follows with its id."""
+        return await self.wait(key, "message", lambda m: not is_ciphertext(m) and check(m), since, timeout)
+
 
 @dataclass
 class Harness:
@@ -70,6 +82,24 @@ class Harness:
     events: Recorder
     profiles: Path
     control: Any
+
+    @property
+    def generation(self) -> str:
+        return self.control.settings.generation
+
+    @property
+    def lids(self) -> bool:
+        """Whether the simulator's page knows LIDs (the 2026-08 generation)."""
+        return self.control.settings.lids
+
+    def wid(self, other: str, viewer: str = ALICE, contact: bool = False) -> str:
+        """How ``viewer``'s page names ``other`` in their 1:1 chat: by LID on a 2026-08 page when
+        ``other`` is not in ``viewer``'s address book (the simulator's default), else by number."""
+        return lid_wid(other) if self.lids and not contact else f"{other}@c.us"
+
+    def me(self, viewer: str = ALICE, other: str = BOB, contact: bool = False) -> str:
+        """How ``viewer`` writes itself in its chat with ``other`` (its LID in a chat by LID)."""
+        return lid_wid(viewer) if self.lids and not contact else f"{viewer}@c.us"
 
     async def link(self, key: str, phone: str, pushname: str | None = None) -> dict:
         """Start a fresh session, scan its QR with ``phone`` and wait for CONNECTED and the sync."""
@@ -82,6 +112,18 @@ class Harness:
                 break
             mark = self.events.mark()
         assert response.status_code == 200, response.text
+        status = await self.events.state(key, "CONNECTED", since=mark)
+        await self.events.wait(key, "sync", since=mark)
+        return status
+
+    async def link_by_code(self, key: str, phone: str, pushname: str | None = None) -> dict:
+        """Start a fresh session, ask a pairing code for ``phone`` and type it in on the phone."""
+        mark = self.events.mark()
+        await self.control.phone_join(phone, pushname)
+        await self.manager.start(key)
+        await self.events.wait(key, "qr", since=mark)
+        code = (await self.manager.request_pairing_code(key, phone))["code"]
+        await self.control.pair(phone, code, pushname)
         status = await self.events.state(key, "CONNECTED", since=mark)
         await self.events.wait(key, "sync", since=mark)
         return status
@@ -101,12 +143,16 @@ def fast_settings(profiles: Path, url: str, **overrides: Any) -> ManagerSettings
 
 @pytest_asyncio.fixture
 async def make_harness(tmp_path: Path, fakewa: Any) -> AsyncIterator[Callable[..., Harness]]:
-    """A factory: ``make_harness(**settings)`` → a SessionManager on the simulator, recorded."""
+    """A factory: ``make_harness(**settings)`` → a SessionManager on the simulator, recorded.
+    ALICE, BOB and CAROL are on WhatsApp from the start (so a 2026-08 page can look them up)."""
     made: list[Harness] = []
+    for phone in (ALICE, BOB, CAROL):
+        await fakewa.phone_join(phone)
 
     def factory(**overrides: Any) -> Harness:
         profiles = tmp_path / f"profiles{len(made)}"
         url = overrides.pop("url", fakewa.url)
+        overrides.setdefault("pairing_code_ttl", fakewa.settings.pair_code_ttl)
         manager = SessionManager(fast_settings(profiles, url, **overrides))
         recorder = Recorder()
         manager.add_listener(recorder)

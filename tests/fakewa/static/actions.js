@@ -1,10 +1,12 @@
 /*
  * The site's action modules (find a chat, send a message, mark a chat seen) and the
- * registration modules a driver reads the QR payload's keys from.
+ * registration modules a driver reads the QR payload's keys from. From 2026-08 sendSeen takes
+ * only {chat, threadId}.
  */
 (function () {
   'use strict';
   const { MsgKey, Msg, Chat: ChatModel, asWid, hexId, Conn, collections } = require('FakeWAModels');
+  const config = require('FakeWAConfig');
   const link = () => require('FakeWALink');
 
   __d('WAWebFindChatAction', function () {
@@ -14,6 +16,7 @@
         try { id = asWid(wid); } catch (e) { return Promise.reject(e); }
         let chat = collections.Chat.get(id);
         if (chat) return Promise.resolve({ chat, created: false });
+        if (id.isGroup()) return Promise.reject(new Error('findOrCreateLatestChat: no such group ' + id));
         const contact = collections.Contact.get(id);
         chat = collections.Chat.add(new ChatModel({ id, name: contact ? contact.pushname : undefined }));
         return Promise.resolve({ chat, created: true });
@@ -60,8 +63,11 @@
 
   __d('WAWebUpdateUnreadChatAction', function () {
     return {
-      /** sendSeen({chat}) as the current site takes it, or sendSeen(chat) as older ones did. */
+      /** sendSeen({chat, threadId}) as the current site takes it; before 2026-08 also sendSeen(chat). */
       sendSeen(arg) {
+        if (config.generation >= '2026-08' && !(arg && arg.chat)) {
+          return Promise.reject(new TypeError("sendSeen: expected {chat, threadId}"));
+        }
         const chat = arg && arg.chat ? arg.chat : arg;
         if (!chat || !chat.id) return Promise.reject(new Error('sendSeen: no chat'));
         if (typeof chat.set === 'function') chat.set('unreadCount', 0);

@@ -3,11 +3,15 @@
  * storage (the device credential in IndexedDB `wawc` and localStorage of this origin), and
  * the little it draws. Boot: the modules exist at once; Debug.VERSION appears after the boot
  * delay; the websocket opens after the connect delay (Socket.state stays OPENING till then).
+ * In the 2026-08 generation an incoming message first lands as a `ciphertext` placeholder and
+ * is decrypted decryptDelay later (the same model: change:type).
  */
 (function () {
   'use strict';
-  const config = JSON.parse(document.getElementById('fakewa-config').textContent);
+  const config = require('FakeWAConfig');
   const { Socket, Conn, Cmd, Msg, Chat: ChatModel, asWid, collections, MEDIA_TYPES } = require('FakeWAModels');
+  const people = () => require('FakeWAPeople');
+  const linking = () => require('FakeWALinking');
 
   const CREDENTIAL_KEY = 'WAWebDeviceCredential';
   const DB_NAME = 'wawc';
@@ -135,7 +139,10 @@
         setState('UNPAIRED');
         break;
       case 'idle': setState('UNPAIRED_IDLE'); break;
-      case 'pairing': setState('PAIRING'); break;
+      case 'pairing':
+        linking().primaryHello();
+        setState('PAIRING');
+        break;
       case 'paired':
         credential = m.cred;
         storeCredential(m.cred, m.me).catch((e) => console.error('fakewa: storing the credential failed', e))
@@ -157,8 +164,10 @@
 
   function onConnected(m) {
     connected = true;
+    linking().stop();
+    require('FakeWARuntime').loadLazy(); // the chunk the site loads once logged in
     const me = asWid(m.me);
-    Conn.set({ wid: me, pushname: m.pushname || null });
+    Conn.set({ wid: me, lid: m.lid ? asWid(m.lid) : null, pushname: m.pushname || null });
     if (!collections.Contact.get(me)) collections.Contact.add({ id: me, pushname: m.pushname || undefined, isMe: true });
     Socket.set('stream', 'CONNECTED');
     setState('CONNECTED');
@@ -181,16 +190,34 @@
       if (data.ack > existing.ack) existing.set('ack', data.ack);
       return null;
     }
-    const msg = new Msg(Object.assign({}, data, { isNewMsg: isNew, self: data.id.fromMe ? 'out' : 'in' }));
+    const full = Object.assign({}, data, { isNewMsg: isNew, self: data.id.fromMe ? 'out' : 'in' });
+    const encrypted = isNew && !data.id.fromMe && config.generation >= '2026-08' && data.type !== 'revoked';
+    const msg = new Msg(encrypted ? placeholder(full) : full);
     collections.Msg.add(msg);
     chat.msgs.add(msg);
+    if (encrypted) setTimeout(() => decrypt(msg, full), config.decryptDelay);
     return msg;
   }
 
+  /** What a message is before its keys arrive: who, when, and nothing of what it says. */
+  function placeholder(full) {
+    const out = { type: 'ciphertext', body: '' };
+    for (const k of ['id', 'from', 'to', 'author', 't', 'ack', 'isNewMsg', 'self']) if (full[k] !== undefined) out[k] = full[k];
+    return out;
+  }
+
+  function decrypt(msg, full) {
+    if (msg.type !== 'ciphertext') return; // deleted or changed meanwhile
+    const rest = Object.assign({}, full);
+    delete rest.id;
+    delete rest.isNewMsg;
+    msg.set(rest);
+  }
+
   function onSync(m) {
-    for (const c of m.contacts || []) {
-      if (!collections.Contact.get(c.id)) collections.Contact.add({ id: c.id, pushname: c.pushname || undefined });
-    }
+    for (const c of m.contacts || []) people().upsertContact(c);
+    for (const g of m.groups || []) people().upsertGroup(g, null);
+    people().setTimelock(m.timelock);
     for (const c of m.chats || []) {
       const chat = upsertChat(c);
       for (const data of c.msgs || []) addMsg(data, chat, false);
@@ -205,7 +232,8 @@
   function applyEvent(kind, data) {
     if (kind === 'msg') {
       const c = data.chat;
-      if (!collections.Contact.get(c.id)) collections.Contact.add({ id: c.id, pushname: c.name || undefined });
+      if (data.contact) people().upsertContact(data.contact);
+      if (data.group) people().upsertGroup(data.group, c);
       let chat = collections.Chat.get(c.id);
       if (!chat) {
         chat = collections.Chat.add(new ChatModel({ id: c.id, name: c.name || undefined,
@@ -229,6 +257,12 @@
       if (chat) chat.set('unreadCount', data.unreadCount);
     } else if (kind === 'reaction') {
       msgActions().reactionTable().bulkUpsert([data.row]);
+    } else if (kind === 'contact') {
+      people().upsertContact(data.contact);
+    } else if (kind === 'group') {
+      people().upsertGroup(data.group, data.chat);
+    } else if (kind === 'timelock') {
+      people().setTimelock(data);
     } else if (kind === 'edit' || kind === 'revoke' || kind === 'delete') {
       // A message this page does not hold (deleted here, or never loaded) has nothing to change.
       const msg = collections.Msg.get(data.id);
@@ -245,8 +279,13 @@
     const r = requests.get(m.rid);
     if (!r) return;
     requests.delete(m.rid);
-    if (m.ok) r.resolve(true);
-    else r.reject(new Error(m.error || 'refused'));
+    if (m.ok) {
+      r.resolve(m.value !== undefined ? m.value : true);
+      return;
+    }
+    const error = new Error(m.error || 'refused');
+    if (m.status) error.status = m.status;
+    r.reject(error);
   }
 
   function onSendError(m) {
@@ -254,7 +293,7 @@
       if (p.msg.id.id !== m.id) continue;
       pending.delete(key);
       p.msg.set('ack', -1);
-      p.resolve({ messageSendResult: 'ERROR', error: m.error });
+      p.resolve({ messageSendResult: 'ERROR', error: m.error, code: m.code });
     }
   }
 
@@ -267,6 +306,7 @@
   async function loggedOut(reason) {
     if (loggingOut) return;
     loggingOut = stopped = true;
+    linking().stop();
     clearTimeout(reconnectTimer);
     if (ws) { ws.onclose = null; ws.close(); ws = null; }
     connected = false;
@@ -280,7 +320,10 @@
   function sendFrame(msg) {
     const a = msg.attributes;
     const kind = a.type || 'chat';
-    const f = { type: 'send', id: msg.id.id, to: msg.id.remote._serialized, t: msg.t, kind, body: kind === 'chat' ? a.body : '' };
+    const f = {
+      type: 'send', id: msg.id.id, to: String(msg.id.remote), from: a.from ? String(a.from) : undefined, t: msg.t, kind,
+      body: kind === 'chat' ? a.body : '',
+    };
     if (MEDIA_TYPES.indexOf(kind) >= 0) {
       f.caption = a.caption;
       f.media = {
@@ -349,6 +392,17 @@
     app.replaceChildren(main);
   }
 
+  function ask(message, ready) {
+    return new Promise((resolve, reject) => {
+      const rid = nextRid++;
+      requests.set(rid, { resolve, reject });
+      if (!ready || !frame(Object.assign({}, message, { rid }))) {
+        requests.delete(rid);
+        reject(new Error('not connected to WhatsApp'));
+      }
+    });
+  }
+
   // -- the module -------------------------------------------------------------------------
   __d('FakeWALink', function () {
     return {
@@ -356,21 +410,15 @@
       config: () => config,
       /** The device's credential, as the CDN wants it for an upload. */
       mediaAuth: () => (credential ? 'WADevice ' + credential.deviceId + ':' + credential.secret : ''),
-      /** Send an action frame; resolves when the server applied it, rejects with its reason. */
-      request(message) {
-        return new Promise((resolve, reject) => {
-          const rid = nextRid++;
-          requests.set(rid, { resolve, reject });
-          if (!connected || !frame(Object.assign({}, message, { rid }))) {
-            requests.delete(rid);
-            reject(new Error('not connected to WhatsApp'));
-          }
-        });
-      },
+      /** Send a request frame; resolves with the server's value when it answers, rejects with
+       * its reason (and status). */
+      request(message) { return ask(message, connected); },
+      /** The same for a page that is not linked (yet): only the socket must be open. */
+      requestUnpaired(message) { return ask(message, true); },
       offlineProgress: () => (synced ? 100 : 0),
       send(msg) {
         return new Promise((resolve) => {
-          pending.set(msg.id._serialized, { msg, resolve });
+          pending.set(String(msg.id), { msg, resolve });
           if (connected) sendFrame(msg);
         });
       },

@@ -8,7 +8,8 @@
  *   WAWebMmsMediaTypes       msgToMediaType({type, isGif})
  *   WAWebMediaGatingUtils    getUploadLimit(mediaType)
  *   WAWebMediaMmsV4Upload    uploadMedia({mimetype, mediaObject, mediaType}) -> {mediaEntry}
- *   WAWebDownloadManager     downloadManager.downloadAndMaybeDecrypt({directPath, filehash, ...})
+ *   WAWebDownloadManager     downloadManager.downloadAndMaybeDecrypt({directPath, filehash, ...,
+ *                            downloadQpl}) (downloadQpl required from 2026-08)
  * and FakeWAMedia, what Msg.mediaData and Msg.downloadMedia use. Files go to the simulator's CDN
  * over HTTP (POST /mms/<type>, GET <directPath>), as the site's go to mmg.whatsapp.net; they are
  * not encrypted here, but a download is checked against its filehash as the site checks it.
@@ -16,7 +17,10 @@
 (function () {
   'use strict';
   const { Model } = require('FakeWARuntime');
+  const config = require('FakeWAConfig');
   const link = () => require('FakeWALink');
+  // What the site's download path records its progress in; from 2026-08 it is required.
+  const quietQpl = { addPoint() { return this; }, addAnnotations() { return this; } };
 
   // -- bytes ------------------------------------------------------------------------------------
   function b64(buffer) {
@@ -266,6 +270,9 @@
   // -- WAWebDownloadManager -------------------------------------------------------------------------
   async function downloadAndMaybeDecrypt({ directPath, filehash, signal, downloadQpl }) {
     if (!directPath) throw new Error('downloadAndMaybeDecrypt: no directPath');
+    if (config.generation >= '2026-08' && !downloadQpl) {
+      throw new TypeError("Cannot read properties of undefined (reading 'addPoint')");
+    }
     if (downloadQpl && typeof downloadQpl.addPoint === 'function') downloadQpl.addPoint('download_start');
     const response = await fetch(directPath, { signal, cache: 'no-store' });
     if (!response.ok) {
@@ -298,7 +305,7 @@
     try {
       const buffer = await downloadAndMaybeDecrypt({
         directPath: msg.directPath, filehash: msg.filehash, encFilehash: msg.encFilehash, mediaKey: msg.mediaKey,
-        mediaKeyTimestamp: msg.mediaKeyTimestamp, type: msg.type,
+        mediaKeyTimestamp: msg.mediaKeyTimestamp, type: msg.type, downloadQpl: quietQpl,
       });
       mediaData.set({ mediaBlob: new OpaqueData(new Blob([buffer], { type: msg.mimetype || '' })), mediaStage: 'RESOLVED' });
     } catch (e) {

@@ -1,14 +1,21 @@
 /*
  * The site's models under the site's module names: ids (WAWebWidFactory, WAWebMsgKey), the
- * collections (WAWebCollections: Chat, Msg, Contact), the socket and connection models, Cmd,
- * and the current user. A message has the site's attributes for media (mimetype, directPath,
- * mediaKey...: media.js), replies (quotedMsg, quotedStanzaID, quotedParticipant), locations
- * (lat, lng, loc) and edits (latestEditMsgKey...), and the methods drivers call on it:
- * msgContextInfo(chat), downloadMedia(options), mediaData, unsafe().
+ * collections (WAWebCollections: Chat, Msg, Contact, GroupMetadata), the socket and connection
+ * models, Cmd, and the current user (its phone-number and LID wids). A message has the site's
+ * attributes for media (mimetype, directPath, mediaKey...: media.js), replies (quotedMsg,
+ * quotedStanzaID, quotedParticipant), locations (lat, lng, loc) and edits (latestEditMsgKey...),
+ * and the methods drivers call on it: msgContextInfo(chat), downloadMedia(options), mediaData,
+ * unsafe().
+ *
+ * Generations: a 2026-03 MsgKey carries its string as `_serialized`; a 2026-08 one as the
+ * minified `$1` (toString() returns it either way), and WAWebMsgCollection exports the Msg
+ * collection itself instead of {MsgCollection}.
  */
 (function () {
   'use strict';
   const { Emitter, Model, Collection, plain } = require('FakeWARuntime');
+  const config = require('FakeWAConfig');
+  const KEY_FIELD = config.generation >= '2026-08' ? '$1' : '_serialized';
 
   const SERVERS = ['c.us', 'g.us', 'lid', 'broadcast', 'newsletter'];
 
@@ -61,28 +68,30 @@
     return Array.from(a, (b) => b.toString(16).padStart(2, '0')).join('').toUpperCase();
   }
 
-  /** A message key: who sent it where, with `_serialized` = `<fromMe>_<remote>_<id>`. */
+  /** A message key: who sent it where; its string `<fromMe>_<remote>_<id>[_<participant>]` is
+   * kept as `_serialized` (2026-03) or `$1` (2026-08); toString() returns it. */
   class MsgKey {
     constructor({ from, to, id, participant, selfDir, fromMe, remote }) {
-      if (!id) throw new Error('MsgKey: id is required');
+      if (!id) throw new Error('MsgKey error: obj is null/undefined');
       this.fromMe = selfDir !== undefined ? selfDir === 'out' : !!fromMe;
       this.remote = asWid(remote || (this.fromMe ? to : from));
       this.id = String(id);
       if (participant) this.participant = asWid(participant);
-      this._serialized = this.fromMe + '_' + this.remote._serialized + '_' + this.id +
+      this[KEY_FIELD] = this.fromMe + '_' + this.remote._serialized + '_' + this.id +
         (this.participant ? '_' + this.participant._serialized : '');
     }
-    toString() { return this._serialized; }
-    equals(other) { return !!other && String(other._serialized || other) === this._serialized; }
+    toString() { return this[KEY_FIELD]; }
+    equals(other) { return !!other && String(other) === this.toString(); }
     serialize() {
-      const out = { fromMe: this.fromMe, remote: this.remote.serialize(), id: this.id, _serialized: this._serialized };
+      const out = { fromMe: this.fromMe, remote: this.remote.serialize(), id: this.id };
+      out[KEY_FIELD] = this.toString();
       if (this.participant) out.participant = this.participant.serialize();
       return out;
     }
     static newId() { return Promise.resolve('3EB0' + hexId(8)); }
     static fromString(text) {
-      const [fromMe, remote, ...rest] = String(text).split('_');
-      return new MsgKey({ fromMe: fromMe === 'true', remote, id: rest.join('_') });
+      const [fromMe, remote, id, participant] = String(text).split('_');
+      return new MsgKey({ fromMe: fromMe === 'true', remote, id, participant });
     }
   }
   MsgKey.default = MsgKey;
@@ -119,7 +128,7 @@
       return {
         quotedMsg: { type: this.type, body: this.body, caption: this.caption },
         quotedStanzaID: this.id.id,
-        quotedParticipant: this.id.fromMe ? Conn.wid : (this.author || this.from),
+        quotedParticipant: this.id.fromMe ? (this.id.participant || this.from) : (this.author || this.from),
         quotedRemoteJid: chat && chat.id ? chat.id : this.id.remote,
       };
     }
@@ -139,16 +148,57 @@
     }
   }
 
+  /** A person this account knows: `id` as their chat is addressed (`@lid` or `@c.us`);
+   * an @lid contact whose number is known has it as `phoneNumber`. */
   class Contact extends Model {
     constructor(attrs) {
       super();
-      const a = Object.assign({ isUser: true, isGroup: false, isMe: false, isMyContact: false, type: 'in' }, attrs || {});
+      const a = Object.assign({ isUser: true, isGroup: false, isMe: false, isMyContact: false, isBusiness: false,
+        type: 'in' }, attrs || {});
       a.id = asWid(a.id);
+      if (a.phoneNumber) a.phoneNumber = asWid(a.phoneNumber);
       this.set(a, { silent: true });
     }
   }
   Contact.defineAttributes(['id', 'name', 'pushname', 'shortName', 'isMe', 'isUser', 'isGroup',
-    'isMyContact', 'type']);
+    'isMyContact', 'isBusiness', 'phoneNumber', 'type']);
+
+  /** A member of a group: `id` as the group names it (its LID in a group addressed by LID). */
+  class Participant extends Model {
+    constructor(attrs) {
+      super();
+      const a = Object.assign({ isAdmin: false, isSuperAdmin: false }, attrs || {});
+      a.id = asWid(a.id);
+      this.set(a, { silent: true });
+    }
+  }
+  Participant.defineAttributes(['id', 'isAdmin', 'isSuperAdmin']);
+
+  class GroupMetadata extends Model {
+    constructor(attrs) {
+      super();
+      this.participants = new Collection(Participant);
+      this.update(attrs || {}, true);
+    }
+    /** The server's view of the group: attributes and the whole member list. */
+    update(info, silent) {
+      const a = {
+        id: asWid(info.id), subject: info.subject, desc: info.desc || undefined, creation: info.creation,
+        owner: info.owner ? asWid(info.owner) : undefined, isLidAddressingMode: !!info.isLidAddressingMode,
+      };
+      this.set(a, { silent: !!silent });
+      const keep = new Set((info.participants || []).map((p) => p.id));
+      for (const p of this.participants.getModelsArray()) if (!keep.has(p.id._serialized)) this.participants.remove(p);
+      for (const p of info.participants || []) {
+        const existing = this.participants.get(p.id);
+        if (existing) existing.set({ isAdmin: !!p.isAdmin, isSuperAdmin: !!p.isSuperAdmin });
+        else this.participants.add(new Participant(p));
+      }
+      if (!silent) this.trigger('change:participants', this, this.participants);
+      return this;
+    }
+  }
+  GroupMetadata.defineAttributes(['id', 'subject', 'desc', 'creation', 'owner', 'isLidAddressingMode']);
 
   class Chat extends Model {
     constructor(attrs) {
@@ -162,6 +212,14 @@
       this.msgs = new MsgCollection();
     }
     get contact() { return require('WAWebCollections').Contact.get(this.id); }
+    get groupMetadata() { return this.id.isGroup() ? require('WAWebCollections').GroupMetadata.get(this.id) : undefined; }
+    /** Whether this account is an admin of this group. */
+    iAmAdmin() {
+      const meta = this.groupMetadata;
+      const me = meta && meta.isLidAddressingMode ? Conn.lid : Conn.wid;
+      const mine = meta && me ? meta.participants.get(me) : null;
+      return !!(mine && (mine.isAdmin || mine.isSuperAdmin));
+    }
   }
   Chat.defineAttributes(['id', 'name', 'formattedTitle', 'isGroup', 'unreadCount', 't', 'archive',
     'pin', 'isReadOnly', 'muteExpiration']);
@@ -170,10 +228,15 @@
     Chat: new Collection(Chat),
     Msg: new MsgCollection(),
     Contact: new Collection(Contact),
+    GroupMetadata: new Collection(GroupMetadata),
   };
   __d('WAWebCollections', function () { return collections; });
   __d('WAWebChatModel', function () { return { Chat }; });
   __d('WAWebMsgModel', function () { return { Msg }; });
+  // 2.3000.1044 on: the module exports the collection itself (use WAWebCollections.Msg).
+  __d('WAWebMsgCollection', function () {
+    return config.generation >= '2026-08' ? collections.Msg : { MsgCollection: collections.Msg };
+  });
 
   class SocketModel extends Model {
     logout() { return require('FakeWALink').logout(); }
@@ -184,8 +247,8 @@
   __d('WAWebSocketModel', function () { return { Socket }; });
 
   class ConnModel extends Model {}
-  ConnModel.defineAttributes(['ref', 'pushname', 'platform', 'wid']);
-  const Conn = new ConnModel({ ref: null, pushname: null, platform: 'web', wid: null });
+  ConnModel.defineAttributes(['ref', 'pushname', 'platform', 'wid', 'lid']);
+  const Conn = new ConnModel({ ref: null, pushname: null, platform: 'web', wid: null, lid: null });
   __d('WAWebConnModel', function () { return { Conn }; });
 
   class CmdEmitter extends Emitter {
@@ -203,12 +266,13 @@
     return {
       getMaybeMePnUser: me,
       getMaybeMeUser: me,
-      getMaybeMeLidUser: () => null,
+      getMaybeMeLidUser: () => Conn.lid || null,
       getMeUser: () => { if (!me()) throw new Error('no user: not logged in'); return me(); },
     };
   });
 
   __d('FakeWAModels', function () {
-    return { Wid, asWid, hexId, MsgKey, Msg, Chat, Contact, Socket, Conn, Cmd, collections, plain, MEDIA_TYPES };
+    return { Wid, asWid, hexId, MsgKey, Msg, Chat, Contact, GroupMetadata, Socket, Conn, Cmd, collections, plain,
+      MEDIA_TYPES };
   });
 })();

@@ -9,10 +9,13 @@
  *   WAWebSendMessageEditAction   sendMessageEdit(msg, text, options)
  * and FakeWAMsgActions, behind Cmd.sendRevokeMsgs / Cmd.sendDeleteMsgs (models.js) and the
  * server's events (link.js). Each action is confirmed by the server before the page applies it.
+ * Until 2026-08 WAWebSendReactionMsgAction is also callable itself; from then on it is only an
+ * object with sendReactionToMsg.
  */
 (function () {
   'use strict';
   const { MsgKey, Conn, collections } = require('FakeWAModels');
+  const config = require('FakeWAConfig');
   const link = () => require('FakeWALink');
   const nowSeconds = () => Date.now() / 1000;
 
@@ -54,22 +57,33 @@
   __d('WAWebAddonReactionTableMode', function () { return { reactionTableMode }; });
   const reactionTable = () => require('WAWebAddonReactionTableMode').reactionTableMode;
 
-  __d('WAWebSendReactionMsgAction', function () {
-    return {
-      async sendReactionToMsg(msg, reactionText) {
-        if (!msg || !msg.id) throw new Error('sendReactionToMsg: no message');
-        const text = reactionText ? String(reactionText) : '';
-        const reactionId = await MsgKey.newId();
-        await link().request({ type: 'react', id: msg.id._serialized, emoji: text, reactionId });
-        const row = {
-          msgKey: new MsgKey({ fromMe: true, remote: msg.id.remote, id: reactionId })._serialized,
-          parentMsgKey: msg.id._serialized, senderUserJid: Conn.wid._serialized, reactionText: text,
-          timestamp: Date.now(), orphan: 0, read: true,
-        };
-        await reactionTable().bulkUpsert([row]);
-        return { messageSendResult: 'OK' };
-      },
+  /** How this account writes itself in a message's chat: its LID where the chat is by LID. */
+  function meIn(msg) {
+    const chat = collections.Chat.get(msg.id.remote);
+    const meta = chat && chat.groupMetadata;
+    return msg.id.remote.isLid() || (meta && meta.isLidAddressingMode) ? (Conn.lid || Conn.wid) : Conn.wid;
+  }
+
+  async function sendReactionToMsg(msg, reactionText) {
+    if (!msg || !msg.id) throw new Error('sendReactionToMsg: no message');
+    const text = reactionText ? String(reactionText) : '';
+    const reactionId = await MsgKey.newId();
+    await link().request({ type: 'react', id: String(msg.id), emoji: text, reactionId });
+    const me = meIn(msg);
+    const participant = msg.id.remote.isGroup() ? me : undefined;
+    const row = {
+      msgKey: String(new MsgKey({ fromMe: true, remote: msg.id.remote, id: reactionId, participant })),
+      parentMsgKey: String(msg.id), senderUserJid: me._serialized, reactionText: text,
+      timestamp: Date.now(), orphan: 0, read: true,
     };
+    await reactionTable().bulkUpsert([row]);
+    return { messageSendResult: 'OK' };
+  }
+  __d('WAWebSendReactionMsgAction', function () {
+    if (config.generation >= '2026-08') return { sendReactionToMsg };
+    const callable = function (msg, reactionText) { return sendReactionToMsg(msg, reactionText); };
+    callable.sendReactionToMsg = sendReactionToMsg;
+    return callable;
   });
 
   // -- edits ----------------------------------------------------------------------------------------
@@ -78,10 +92,11 @@
       async sendMessageEdit(msg, text, options) {
         if (!capability.canEditMsg(msg)) throw new Error('sendMessageEdit: this message cannot be edited');
         const editId = await MsgKey.newId();
-        await link().request({ type: 'edit', id: msg.id._serialized, body: String(text), editId });
+        await link().request({ type: 'edit', id: String(msg.id), body: String(text), editId });
         applyEdit(msg, {
           type: msg.type, body: String(text), caption: String(text),
-          editKey: new MsgKey({ fromMe: true, remote: msg.id.remote, id: editId })._serialized, editT: Date.now(),
+          editKey: String(new MsgKey({ fromMe: true, remote: msg.id.remote, id: editId, participant: msg.id.participant })),
+          editT: Date.now(),
         });
         return { messageSendResult: 'OK' };
       },
@@ -123,7 +138,7 @@
   async function revokeMsgs(chat, which, options) {
     for (const msg of listOf(which)) {
       if (!capability.canSenderRevokeMsg(msg)) throw new Error('sendRevokeMsgs: this message cannot be revoked');
-      await link().request({ type: 'revoke', id: msg.id._serialized });
+      await link().request({ type: 'revoke', id: String(msg.id) });
       applyRevoke(msg);
     }
     return { messageSendResult: 'OK' };
@@ -131,7 +146,7 @@
 
   async function deleteMsgs(chat, which, clearMedia) {
     for (const msg of listOf(which)) {
-      await link().request({ type: 'delete', id: msg.id._serialized });
+      await link().request({ type: 'delete', id: String(msg.id) });
       applyDelete(msg);
     }
     return { messageSendResult: 'OK' };

@@ -161,7 +161,8 @@
   function chats() {
     const byContact = new Map();
     for (const msg of state.messages) {
-      const contact = msg.chatId.split('@')[0];
+      if (msg.counterpart === null) continue; // a group's message: the phone page shows 1:1 chats
+      const contact = msg.counterpart || msg.chatId.split('@')[0];
       if (!byContact.has(contact)) byContact.set(contact, []);
       byContact.get(contact).push(msg);
     }

@@ -5,6 +5,11 @@
  * Emitters: on/off/once/trigger; 'change:a change:b' registers on both; a listener of
  * 'change:x' gets (model, newValue, previousValue); 'all' gets the event name first.
  * A model's events are re-triggered by every collection that holds it, as in Backbone.
+ *
+ * FakeWAConfig is the page's configuration (settings.py page_config: delays, the generation).
+ * In the 2026-08 generation some modules are in a chunk the site loads only once logged in:
+ * __dLazy defines them then (FakeWARuntime.loadLazy, called by link.js on CONNECTED); before,
+ * requiring one throws as for any unknown module.
  */
 (function () {
   'use strict';
@@ -25,6 +30,16 @@
   };
 
   window.Debug = window.Debug || {};
+
+  const config = JSON.parse(document.getElementById('fakewa-config').textContent);
+  const lazy = [];
+  window.__dLazy = function (name, factory) {
+    if (config.generation >= '2026-08') lazy.push([name, factory]);
+    else window.__d(name, factory);
+  };
+  function loadLazy() {
+    for (const [name, factory] of lazy.splice(0)) window.__d(name, factory);
+  }
 
   function names(events) {
     return String(events).split(/\s+/).filter(Boolean);
@@ -162,10 +177,13 @@
     }
   }
 
+  /** The string a model is known by: a wid's or a message key's (its own toString). */
   function idOf(x) {
     if (x === null || x === undefined) return undefined;
     if (typeof x === 'string') return x;
     if (typeof x._serialized === 'string') return x._serialized;
+    if (typeof x.$1 === 'string') return x.$1;
+    if (typeof x.toString === 'function' && x.toString !== Object.prototype.toString) return x.toString();
     if (x.id !== undefined && x.id !== x) return idOf(x.id);
     return String(x);
   }
@@ -230,6 +248,7 @@
   }
 
   __d('FakeWARuntime', function () {
-    return { Emitter, Model, Collection, idOf, plain };
+    return { Emitter, Model, Collection, idOf, plain, loadLazy };
   });
+  __d('FakeWAConfig', function () { return config; });
 })();
