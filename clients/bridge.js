@@ -294,6 +294,18 @@
     return list.slice().sort((a, b) => (Number(ser(a).t) || 0) - (Number(ser(b).t) || 0));
   }
 
+  /** The address book's name, else the name the person gave themselves (their pushname), else
+   *  the page's title (for someone not in the address book: their number). */
+  function chatTitle(chat, s, id) {
+    if (s.name) return s.name;
+    if (!s.isGroup && !isGroupId(id)) {
+      let contact = null;
+      try { contact = chat.contact ? ser(chat.contact) : null; } catch (e) { /* no contact model */ }
+      if (contact && (contact.name || contact.pushname)) return contact.name || contact.pushname;
+    }
+    return s.formattedTitle || (id ? id.split('@')[0] : '');
+  }
+
   function chatDict(chat) {
     const s = ser(chat);
     const msgs = chatMsgs(chat);
@@ -301,7 +313,7 @@
     const id = widStr(s.id) || widStr(chat && chat.id);
     return {
       id: id,
-      name: s.name || s.formattedTitle || (id ? id.split('@')[0] : ''),
+      name: chatTitle(chat, s, id),
       isGroup: !!s.isGroup || isGroupId(id),
       unreadCount: Number(s.unreadCount) > 0 ? Number(s.unreadCount) : 0,
       timestamp: Number(s.t) || (last ? Number(ser(last).t) || 0 : 0),

@@ -121,6 +121,19 @@ async def test_a_send_repeated_with_its_client_id_goes_once(alice):
     assert "clientId" in assert_error(response, 422, "validation_failed")["fields"]
 
 
+async def test_a_chat_keeps_the_name_its_person_gave_when_the_page_later_names_it_by_number(alice):
+    carol = "79995550003"
+    await alice.fakewa.incoming(ALICE, carol, "hello there", pushname="Кэрол")
+    reply = await send(alice, to=carol, message="hi Carol")  # at once, as a quick user would
+    await at_phone(alice.fakewa, carol, reply["id"])
+    await frame(alice.socket, "message", lambda d: d["body"] == "hello there")
+    await frame(alice.socket, "chat", lambda d: d["id"] == f"{carol}@c.us" and d["lastMessage"]
+                and d["lastMessage"]["id"] == reply["id"])
+    response = await alice.server.client.get(f"/api/whatsapp/chats/{alice.uid}", headers=bearer(alice.token))
+    names = {c["id"]: c["name"] for c in response.json()["items"]}
+    assert names[f"{carol}@c.us"] == "Кэрол", names
+
+
 async def _taken(queues: Any, before: int) -> bool:
     return queues.accepted > before
 
