@@ -114,6 +114,7 @@ class Session:
         self.since = time.time()
         self.error: str | None = None
         self.qr: str | None = None
+        self.pairing: dict[str, Any] | None = None  # {code, expiresAt} while a pairing code shows
         self.last_activity: float | None = None
         self.restarts = 0
         self._run: _Run | None = None
@@ -123,6 +124,7 @@ class Session:
         return {
             "state": self.state.value, "phone": self.phone, "lid": self.lid, "pushname": self.pushname,
             "since": self.since, "error": self.error, "qr": self.qr if self.state is SessionState.QR else None,
+            "pairing": self.pairing if self.state is SessionState.QR else None,
             "lastActivity": self.last_activity, "limits": self.limits,
         }
 
@@ -136,6 +138,8 @@ class Session:
                 setattr(self, name, value)
                 changed = changed or name != "qr"
         if state is not self.state:
+            if self.state is SessionState.QR:
+                self.pairing = None  # linked, or stopped: the code is spent
             self.state, self.since = state, time.time()
             self._watch_linking()
         if changed:
@@ -375,13 +379,16 @@ class Session:
     def _on_code(self, run: _Run, data: dict[str, Any]) -> None:
         code, expires = data.get("code"), data.get("expiresAt")
         if isinstance(code, str) and code:
-            self.hooks.emit(self.key, "code", {"code": code, "expiresAt": expires if isinstance(expires, int) else None})
+            self.pairing = {"code": code, "expiresAt": expires if isinstance(expires, int) else None}
+            self.hooks.emit(self.key, "code", dict(self.pairing))
 
     def _on_code_expired(self, run: _Run, data: dict[str, Any]) -> None:
+        self.pairing = None
         self.hooks.emit(self.key, "code_expired", {})
 
     def _on_code_error(self, run: _Run, data: dict[str, Any]) -> None:
         message = str(data.get("message") or "WhatsApp Web could not give a pairing code")[:300]
+        self.pairing = None
         log.info("session %s: pairing code: %s", self.key, message)
         self.hooks.emit(self.key, "code_error", {"message": message})
 

@@ -37,12 +37,14 @@ async def test_a_code_typed_in_on_the_phone_links_the_session(harness: Harness):
     assert await manager.request_pairing_code("1", ALICE) == answer  # the same phone: the code showing
     assert len(events.of("1", "code")) == 1
     assert manager.status("1")["state"] == "QR"
+    assert manager.status("1")["pairing"] == answer  # a page opened now shows it too
 
     await harness.control.pair(ALICE, answer["code"].replace("-", "").lower(), "Alice")
     connected = await events.state("1", "CONNECTED")
     assert connected["phone"] == ALICE and connected["pushname"] == "Alice"
     await events.wait("1", "sync")
     assert events.of("1", "code_expired") == [] and events.of("1", "code_error") == []
+    assert manager.status("1")["pairing"] is None
     with pytest.raises(PairingUnavailable):  # linked: no more codes
         await manager.request_pairing_code("1", ALICE)
     sent = await manager.send_text("1", BOB, "linked by code")
