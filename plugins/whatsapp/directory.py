@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from clients import MessageNotFound, NotConnected, SessionError, SessionManager, chat_id_of
+from clients import ChatNotFound, MessageNotFound, NotConnected, SessionError, SessionManager, chat_id_of
 from server.errors import ApiError, Conflict, NotFound, RateLimited
 from server.files import private_dir
 from server.outbound import OutboundError, fetch_to_file
@@ -131,7 +131,10 @@ class Directory:
         return await self._ask(user_id, lambda: self.manager.groups(str(user_id)))
 
     async def group(self, user_id: int, group_id: str) -> dict[str, Any]:
-        return await self._ask(user_id, lambda: self.manager.group_info(str(user_id), group_id))
+        info = await self._ask(user_id, lambda: self.manager.group_info(str(user_id), group_id))
+        for member in info.get("participants") or []:  # the page names a member's phone by its chat id
+            member["phone"] = (member.get("phone") or "").split("@", 1)[0] or None
+        return info
 
     async def create_group(self, user_id: int, name: str, participants: list[str]) -> dict[str, Any]:
         ids = [chat_id_of(p) for p in participants]
@@ -153,7 +156,7 @@ class Directory:
             return await call()
         except NotConnected:
             raise _not_connected(self.manager, user_id) from None
-        except MessageNotFound:
+        except (MessageNotFound, ChatNotFound):
             raise NotFound("No such group in this session.") from None
         except SessionError as exc:
             if "not found" in str(exc).lower() or "no such" in str(exc).lower():

@@ -204,7 +204,10 @@ class Ingest:
         """Store a message (also one this server sent: its page event is lost when the session
         restarts at that moment) and publish it once."""
         msg = self._with_early_ack(user_id, await self._localized(user_id, msg))
-        fresh = publish and (user_id, msg["id"]) not in self._published
+        # Published once, but for an encrypted placeholder (type ciphertext): the message it
+        # turns into is published again, with the same id, so clients show its text.
+        shown = self._published.get((user_id, msg["id"]))
+        fresh = publish and (shown is None or (shown == "ciphertext" and msg.get("type") != "ciphertext"))
 
         async def work(q: Queries) -> list[Frame]:
             await store.save_message(q, user_id, msg)
@@ -215,7 +218,7 @@ class Ingest:
 
         await self._commit(user_id, work)
         if fresh:
-            self._published.remember((user_id, msg["id"]))
+            self._published.remember((user_id, msg["id"]), msg.get("type") or "chat")
 
     async def on_ack(self, user_id: int, data: dict[str, Any]) -> None:
         ack = int(data["ack"])
@@ -268,7 +271,7 @@ class Ingest:
         for type_, data_ in frames:
             await self.publish(user_id, type_, data_)
         for msg in fresh:
-            self._published.remember((user_id, msg["id"]))
+            self._published.remember((user_id, msg["id"]), msg.get("type") or "chat")
 
     def _stored_hooks_for(self, user_id: int, in_tx: Callable[[Queries, list[dict[str, Any]]], Awaitable[list[Frame]]]) -> Any:
         """``in_tx`` followed by the plugins' ``whatsapp_event_stored`` hooks, for a transaction of

@@ -58,10 +58,18 @@ async def link(server: Any, fakewa: Any, token: str, user_id: int, phone: str, p
     response = await server.client.post(f"/api/whatsapp/start/{user_id}", headers=bearer(token))
     assert response.status_code == 202, response.text
     assert response.json()["state"] in ("STARTING", "QR", "CONNECTED")
-    await wait_state(server, token, user_id, "QR")
-    qr = (await server.client.get(f"/api/whatsapp/qr/{user_id}", headers=bearer(token))).json()
-    await fakewa.scan(qr["qr"], phone, pushname)
+    await fakewa.scan(await shown_qr(server, token, user_id), phone, pushname)
     return await wait_state(server, token, user_id, "CONNECTED")
+
+
+async def shown_qr(server: Any, token: str, user_id: int, timeout: float = 40) -> str:
+    """The QR the session shows, once it shows one (in state QR the page may still be fetching
+    the next one, after a logout for instance: the route then answers 409)."""
+    async def qr() -> str | None:
+        response = await server.client.get(f"/api/whatsapp/qr/{user_id}", headers=bearer(token))
+        return response.json()["qr"] if response.status_code == 200 else None
+
+    return await wait_for(qr, timeout=timeout, interval=0.1, message="a QR code showing")
 
 
 async def messages(server: Any, token: str, user_id: int, chat_id: str) -> list[dict]:

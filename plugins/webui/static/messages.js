@@ -13,6 +13,7 @@ const TEXT = {
   location: 'Location',
   revoked: 'This message was deleted',
   revokedByYou: 'You deleted this message',
+  waiting: 'Waiting for this message. This may take a while.',
   other: 'Message',
   you: 'You',
   bytes: (n) => `${n} B`,
@@ -26,10 +27,12 @@ const MARKS = { image: '📷', video: '🎥', voice: '🎤', audio: '🎵', docu
 
 const MEDIA_TYPES = { image: 'image', video: 'video', ptt: 'voice', audio: 'audio', document: 'document', sticker: 'sticker' };
 
-/** text, image, video, voice, audio, document, sticker, location, revoked or other. */
+/** text, image, video, voice, audio, document, sticker, location, revoked, waiting (still
+ *  encrypted: its keys have not reached this device yet) or other. */
 export function kindOf(msg) {
   if (!msg) return 'other';
   if (msg.revoked || msg.type === 'revoked') return 'revoked';
+  if (msg.type === 'ciphertext') return 'waiting';
   if (msg.location || msg.type === 'location') return 'location';
   if (msg.media || MEDIA_TYPES[msg.type]) {
     if (MEDIA_TYPES[msg.type]) return MEDIA_TYPES[msg.type];
@@ -48,6 +51,7 @@ export function textOf(msg) {
   const kind = kindOf(msg);
   if (kind === 'text' || kind === 'other') return msg.body || '';
   if (kind === 'revoked' || kind === 'location') return '';
+  if (kind === 'waiting') return TEXT.waiting;
   return msg.caption || '';
 }
 
@@ -65,6 +69,7 @@ export function kindLabel(kind) {
 export function previewText(msg) {
   const kind = kindOf(msg);
   if (kind === 'revoked') return msg.fromMe ? TEXT.revokedByYou : TEXT.revoked;
+  if (kind === 'waiting') return TEXT.waiting;
   if (kind === 'text') return msg.body || '';
   if (kind === 'other') return msg.body || `[${msg.type}]`;
   const words = kind === 'location'

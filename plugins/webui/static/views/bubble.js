@@ -47,7 +47,8 @@ export function bubbleNode(msg, ctx) {
     if (media) content.append(media);
   }
   const text = revoked ? revokedText(msg) : textOf(msg);
-  content.append(h('p', { class: `body${revoked ? ' deleted-note' : ''}${text ? '' : ' empty'}`, text }));
+  const note = revoked || kind === 'waiting';  // words of the app's, not the sender's
+  content.append(h('p', { class: `body${note ? ' deleted-note' : ''}${text ? '' : ' empty'}`, text }));
   content.append(meta(msg, revoked));
   li.append(content);
 
