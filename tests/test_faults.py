@@ -141,7 +141,7 @@ async def test_duplicated_and_reordered_events_leave_exact_rows_and_one_frame_ea
     await socket.next_of("hello")
 
     async def feed(kind: str, data: dict) -> None:
-        await service._on_event(str(uid), kind, data)  # the listener the session manager calls
+        await service.ingest(str(uid), kind, data)  # the listener the session manager calls for each event
 
     m = {n: wa_msg(n, from_me=n % 2 == 1) for n in range(1, 9)}
     # Acks out of order: 3 before 2 never lowers it.

@@ -105,7 +105,9 @@ async def test_a_user_deleted_or_their_session_cleared_loses_every_file(make_ser
     assert cleared.status_code == 200, cleared.text
     assert not (server.app.data_dir / "media" / str(alice["id"])).exists()
     assert await server.app.db.fetch_value("SELECT COUNT(*) FROM wa_media WHERE user_id = ?", (alice["id"],)) == 0
-    assert await status_of(server, alice["id"], f"false_1@c.us_{alice['id']}") == "remote"
+    # The number's messages went with it (clearing forgets what belonged to the linked number).
+    assert await store.get_message(server.app.db, alice["id"], f"false_1@c.us_{alice['id']}") is None
+    assert await status_of(server, bob["id"], f"false_1@c.us_{bob['id']}") == "ready"
 
     deleted = await server.client.delete(f"/api/admin/users/{bob['id']}", headers=bearer(admin_token))
     assert deleted.status_code == 204, deleted.text
