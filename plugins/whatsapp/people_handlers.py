@@ -100,7 +100,8 @@ class CheckHandler(WhatsAppHandler):
         description="With its chat id (send to it) and privacy id. Answers are kept for `whatsapp.number_check_ttl`; "
         "asking about many numbers is limited like sending.",
         responses={200: NumberCheckSchema},
-        errors={**LIVE_ERRORS, 429: "Asking too often (see Retry-After)."},
+        errors={**LIVE_ERRORS, 422: "Not a phone number (`fields.phone` says why).",
+                429: "Asking too often (see Retry-After)."},
         tags=["whatsapp"],
     )
     async def get(self, user_id: str, phone: str) -> None:
