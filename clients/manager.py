@@ -339,6 +339,13 @@ class SessionManager:
         session.touch()
         return await media.download(session, _message_id(message_id), Path(dest), max_bytes, self.settings.media_timeout)
 
+    async def screenshot(self, key: str) -> bytes:
+        """A PNG of the session's page, in any state with a browser (``NotConnected`` without)."""
+        session = self._sessions.get(str(key))
+        if session is None:
+            raise NotConnected(f"session {key} is {SessionState.STOPPED.value}: no page to show")
+        return await session.screenshot()
+
     # -- linking with a code ---------------------------------------------------------------------
     async def request_pairing_code(self, key: str, phone: str) -> dict[str, Any]:
         """A pairing code for linking ``phone`` (its number, country code first) without a QR:

@@ -490,6 +490,21 @@ class Session:
                 raise NotConnected(f"session {self.key} is {self.state.value}, not {state.value}") from None
             raise bridge_error(name, exc) from None
 
+    async def screenshot(self) -> bytes:
+        """A PNG of the page as the browser shows it now: for diagnosing a session that is stuck
+        (a dialog of WhatsApp's, a page that never loaded). ``NotConnected`` without a page."""
+        run = self._run
+        if run is None or run.closing or run.page is None:
+            raise NotConnected(f"session {self.key} is {self.state.value}: no page to show")
+        try:
+            return await run.cdp(run.page.screenshot({"type": "png"}), self.settings.call_timeout)
+        except asyncio.TimeoutError:
+            raise SessionError(f"screenshot did not answer within {self.settings.call_timeout:.0f}s") from None
+        except PyppeteerError as exc:
+            if run.closing:
+                raise NotConnected(f"session {self.key} is {self.state.value}: no page to show") from None
+            raise SessionError(f"screenshot failed: {_message(exc)}") from None
+
     def frame_peaks(self) -> dict[str, int]:
         """Bytes of the largest DevTools frame sent to and received from the browser, this run."""
         run = self._run

@@ -15,9 +15,9 @@ ALICE_PHONE, BOB_PHONE, CAROL_PHONE = "79990000001", "79990000002", "79990000003
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-async def test_two_users_link_chat_and_message_each_other(make_server, fakewa):
+async def test_two_users_link_chat_and_message_each_other(make_server, fakewa, caplog):
     server = await make_server(**wa_config(fakewa))
-    admin_token, _ = await server.admin()
+    admin_token, admin = await server.admin()
     alice_token, alice = await server.register("alice")
     bob_token, bob = await server.register("bob")
 
@@ -92,6 +92,18 @@ async def test_two_users_link_chat_and_message_each_other(make_server, fakewa):
     assert [r["userId"] for r in second["items"]] == [bob["id"]] and second["total"] == 2
     assert_error(await server.client.get("/api/admin/whatsapp-sessions", headers=bearer(bob_token)), 403, "forbidden")
 
+    # A screenshot of a session's page: an admin's of anyone's, a user's of their own; each one audited.
+    caplog.set_level("INFO", logger="wamulti.audit")
+    for token, viewer in ((admin_token, "admin"), (alice_token, "user")):
+        shot = await server.client.get(f"/api/admin/whatsapp-sessions/{alice['id']}/screenshot", headers=bearer(token))
+        assert shot.status_code == 200 and shot.headers["Content-Type"] == "image/png", shot.text
+        assert shot.content.startswith(PNG_MAGIC) and len(shot.content) > 1000
+        assert shot.headers["Cache-Control"] == "no-store"
+    assert_error(await server.client.get(f"/api/admin/whatsapp-sessions/{alice['id']}/screenshot", headers=bearer(bob_token)),
+                 403, "forbidden")
+    audited = [r for r in caplog.records if r.name == "wamulti.audit"]
+    assert [(r.actorId, r.targetUserId) for r in audited] == [(admin["id"], alice["id"]), (alice["id"], alice["id"])]
+
 
 async def test_bad_input_and_wrong_state_answers(make_server, fakewa):
     server = await make_server(**wa_config(fakewa))
@@ -112,6 +124,9 @@ async def test_bad_input_and_wrong_state_answers(make_server, fakewa):
     before = await server.client.get(f"/api/whatsapp/chats/{uid}/1@c.us/messages?before=yesterday", headers=bearer(token))
     assert "before" in assert_error(before, 422, "validation_failed")["fields"]
     assert await server.count("messages") == 0
+    # No browser, no screenshot.
+    shot = await server.client.get(f"/api/admin/whatsapp-sessions/{uid}/screenshot", headers=bearer(token))
+    assert assert_error(shot, 409, "conflict")["state"] == "STOPPED"
 
 
 async def test_restarts_keep_the_login_and_clear_session_does_not(make_server, fakewa, tmp_path):

@@ -192,6 +192,24 @@ class AdminSessionsHandler(WhatsAppHandler):
         self.write_json(page(rows[args["offset"] : args["offset"] + args["limit"]], len(rows), args))
 
 
+class ScreenshotHandler(WhatsAppHandler):
+    @access.user
+    @openapi.doc(
+        summary="A screenshot of the session's page",
+        description="A PNG of what the session's browser shows now, for diagnosing a stuck session. "
+        "Every request is written to the audit log. A user may see their own session's.",
+        responses={200: openapi.Response(schema={"type": "string", "format": "binary"}, media_type="image/png")},
+        errors={**OTHER_USER_ERRORS, 409: "The session has no browser running.", 502: "The page did not answer."},
+        tags=["whatsapp"],
+    )
+    async def get(self, user_id: str) -> None:
+        uid = await self.target(user_id)
+        png = await self.wa.screenshot(uid, self.current_user)
+        self.set_header("Content-Type", "image/png")
+        self.set_header("Cache-Control", "no-store")
+        self.finish(png)
+
+
 default_handlers = [
     (rf"/api/whatsapp/start/{USER_ID}", StartHandler),
     (rf"/api/whatsapp/status/{USER_ID}", StatusHandler),
@@ -204,4 +222,5 @@ default_handlers = [
     (rf"/api/whatsapp/restart/{USER_ID}", RestartHandler),
     (rf"/api/whatsapp/clear-session/{USER_ID}", ClearSessionHandler),
     (r"/api/admin/whatsapp-sessions", AdminSessionsHandler),
+    (rf"/api/admin/whatsapp-sessions/{USER_ID}/screenshot", ScreenshotHandler),
 ]

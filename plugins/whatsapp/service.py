@@ -13,7 +13,9 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from clients import BrowserNotFound, ManagerSettings, SessionError, SessionLimitReached, SessionManager, chat_id_of
+from clients import (
+    BrowserNotFound, ManagerSettings, NotConnected, SessionError, SessionLimitReached, SessionManager, chat_id_of,
+)
 from server import whatsapp_api
 from server.db import DatabaseUnavailable
 from server.errors import ApiError, Conflict, RateLimited, Unavailable
@@ -33,6 +35,7 @@ from plugins.whatsapp.store import people
 PAIRING_PER_MINUTE, PAIRING_BURST = 1.0, 3  # pairing codes a session may ask for
 
 log = logging.getLogger("wamulti.whatsapp")
+audit = logging.getLogger("wamulti.audit")
 
 
 def manager_settings(app: Any) -> ManagerSettings:
@@ -138,6 +141,20 @@ class WhatsAppService:
         await store.forget_linked_phone(self.app.db, user_id)
         await self.media.forget_user(user_id)
         return self.status(user_id)
+
+    async def screenshot(self, user_id: int, viewer: dict[str, Any]) -> bytes:
+        """A PNG of the session's page. A user's WhatsApp is private, so every look is written to
+        the ``wamulti.audit`` log: who looked at whose session."""
+        audit.info("user %s (%s) took a screenshot of the WhatsApp session of user %s",
+                   viewer["id"], viewer["role"], user_id,
+                   extra={"audit": "whatsapp.screenshot", "actorId": viewer["id"], "targetUserId": user_id})
+        try:
+            return await self.manager.screenshot(str(user_id))
+        except NotConnected:
+            raise Conflict("The session has no browser running; start it first.",
+                           extra={"state": self.status(user_id)["state"]}) from None
+        except SessionError as exc:
+            raise ApiError(502, f"The page did not answer: {exc}") from None
 
     async def pair(self, user_id: int, phone: str) -> dict[str, Any]:
         """Link by code instead of a QR: starts the session when it is stopped, waits for it to
