@@ -61,6 +61,9 @@ BASE_ARGS = (
     "--disable-crashpad-for-testing",
     "--disable-quic",
     "--disable-gpu",
+    # With --disable-gpu the GPU process still loads SwiftShader, which nothing here draws with
+    # (the page's canvas and screenshots are software-drawn without it): -10 MB private a session.
+    "--disable-software-rasterizer",
     "--disable-dev-shm-usage",
     "--disable-hang-monitor",
     "--disable-popup-blocking",
@@ -78,7 +81,13 @@ BASE_ARGS = (
     "--window-size=1280,900",
 )
 ENABLE_FEATURES = ("NetworkServiceInProcess2",)
-DISABLE_FEATURES = ("Translate", "MediaRouter", "OptimizationHints", "DialMediaRouteProvider")
+# WebUIOmniboxPopup and WebUIOmniboxAimPopup: --headless=new keeps a hidden omnibox popup in a
+# renderer of its own (the `--top-chrome-webui` process), about 36 MB private a session; both must
+# be off. SpareRendererForSitePerProcess: no idle renderer kept ready for a next navigation that
+# never comes. Together with --disable-software-rasterizer: 8 -> 6 processes and 115 -> 60 MB USS
+# a session (docs/benchmarks.md, "Session browser flags").
+DISABLE_FEATURES = ("Translate", "MediaRouter", "OptimizationHints", "DialMediaRouteProvider",
+                    "WebUIOmniboxPopup", "WebUIOmniboxAimPopup", "SpareRendererForSitePerProcess")
 
 
 class BrowserNotFound(Exception):
