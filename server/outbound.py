@@ -18,6 +18,9 @@ would read the server's own network on the user's behalf. :func:`fetch_to_file` 
 
 Every failure is one exception, :class:`OutboundError`, whose message is fit for the user: it
 names the URL as the user (or a redirect) gave it, never an address a name resolved to.
+
+:func:`post` sends a body the same guarded way (webhooks), following no redirect, and
+:func:`check_target` refuses up front a URL that it would refuse.
 """
 from __future__ import annotations
 
@@ -30,7 +33,7 @@ import ssl
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from tornado.httpclient import HTTPClientError, HTTPRequest, HTTPResponse
@@ -384,3 +387,131 @@ async def fetch_to_file(
     except BaseException:
         dest.unlink(missing_ok=True)
         raise
+
+
+# -- checking a target, and a POST that is not followed anywhere -------------------------------
+async def check_target(
+    url: str,
+    *,
+    allow_private: bool | Iterable[str | Network] = False,
+    allow_http: bool = False,
+    timeout: float = 5.0,
+) -> None:
+    """Refuse a URL that :func:`post` would refuse, sending nothing: its form, and every address
+    its host is or resolves to (``allow_private`` and ``allow_http`` as for :func:`fetch_to_file`).
+
+    Raises :class:`OutboundError`: ``refused``, or ``unknown_host`` / ``timeout`` when the name
+    does not resolve now (a caller may accept those: the lookup is made again at each request).
+    """
+    target = _parse(url, allow_http)
+    await _resolve(target, _allowed_networks(allow_private), _shown(url), timeout)
+
+
+@dataclass(frozen=True)
+class PostResult:
+    """What the other side answered to a :func:`post`: any status (a redirect is not followed, it
+    is the answer), and at most ``max_response_bytes`` of the body."""
+
+    code: int
+    reason: str
+    body: bytes
+    truncated: bool  # the body went on past max_response_bytes; the rest was not read
+
+
+class _Capped:
+    """Receives a POST's answer: the status line, then the body up to ``limit`` bytes, where it
+    stops reading (the status is known by then)."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.code = 0
+        self.reason = ""
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.truncated = False
+        self._first = True
+
+    def header_line(self, line: str) -> None:
+        if self._first:
+            self._first = False
+            parts = line.rstrip("\r\n").split(" ", 2)
+            self.code = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+            self.reason = parts[2] if len(parts) > 2 else ""
+
+    def data(self, chunk: bytes) -> None:
+        room = self.limit - self.size
+        if room > 0:
+            self.chunks.append(chunk[:room])
+        self.size += len(chunk)
+        if self.size > self.limit:
+            self.truncated = True
+            raise _Stop("the answer is longer than what is read of it")
+
+    def result(self, code: int | None = None, reason: str | None = None) -> PostResult:
+        return PostResult(code or self.code, reason or self.reason, b"".join(self.chunks), self.truncated)
+
+
+async def post(
+    url: str,
+    body: bytes,
+    *,
+    headers: Mapping[str, str],
+    timeout: float,
+    max_response_bytes: int,
+    allow_private: bool | Iterable[str | Network] = False,
+    allow_http: bool = False,
+    ca_file: str | None = None,
+) -> PostResult:
+    """POST ``body`` to ``url`` once, with the guards of :func:`fetch_to_file`: every address the
+    host resolves to checked (``allow_private``), the connection made to exactly those (no DNS
+    rebinding), ``timeout`` seconds for everything, TLS verified. A redirect is **not** followed:
+    its 3xx is the answer. At most ``max_response_bytes`` of the answer's body are read.
+
+    Any status is a :class:`PostResult`; no answer at all (refused, unknown host, timeout, no
+    connection, TLS or HTTP trouble) raises :class:`OutboundError`.
+    """
+    allowed = _allowed_networks(allow_private)
+    deadline = time.monotonic() + timeout
+    shown = _shown(url)
+    target = _parse(url, allow_http)
+    answer = _Capped(max_response_bytes)
+    try:
+        addresses = await _resolve(target, allowed, shown, timeout)
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise HTTPTimeoutError("deadline")
+        client = SimpleAsyncHTTPClient(
+            force_instance=True,
+            resolver=_PinnedResolver(host=target.host, addresses=addresses),
+            max_header_size=64 * 1024,
+            max_body_size=1 << 62,  # _Capped stops reading at max_response_bytes
+        )
+        request = HTTPRequest(
+            target.url,
+            method="POST",
+            body=body,
+            headers={"User-Agent": USER_AGENT, **headers},
+            follow_redirects=False,
+            decompress_response=False,
+            validate_cert=True,
+            ca_certs=ca_file,
+            connect_timeout=remaining,
+            request_timeout=remaining,
+            header_callback=answer.header_line,
+            streaming_callback=answer.data,
+        )
+        try:
+            response = await client.fetch(request, raise_error=False)
+        finally:
+            client.close()
+        if response.error is not None and response.code == 599:
+            raise response.error
+    except Exception as exc:  # noqa: BLE001 - every failure becomes one error
+        if answer.truncated and answer.code:
+            return answer.result()  # the status came; the rest of a long body was not wanted
+        raise _failure(exc, target, shown, timeout) from None
+    return answer.result(response.code, response.reason)
+
+
+def _shown(url: str) -> str:
+    return url if len(url) <= 200 else url[:197] + "..."

@@ -32,6 +32,7 @@ BUILTINS: dict[str, str] = {
     "apikeys": "plugins.apikeys",
     "metrics": "plugins.metrics",
     "orders": "plugins.orders",
+    "webhooks": "plugins.webhooks",
 }
 
 
