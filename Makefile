@@ -6,8 +6,10 @@ HASH := $(shell cat setup.cfg pyproject.toml examples/autoreply/setup.cfg $(sort
 RUN_STAMP := $(VENV)/.run-$(HASH)
 TEST_STAMP := $(VENV)/.test-$(HASH)
 PYTEST_ARGS ?=
+# axe-core for the accessibility tests, exactly as package-lock.json pins it.
+NODE_STAMP := node_modules/.installed-$(shell cat package.json package-lock.json | cksum | cut -d' ' -f1)
 
-.PHONY: run demo test test-quick install install-test chromium bench migrate clean
+.PHONY: run demo test test-quick install install-test install-node chromium bench migrate clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +32,17 @@ $(TEST_STAMP): setup.cfg pyproject.toml | $(PY)
 install: $(RUN_STAMP)
 install-test: $(TEST_STAMP)
 
+# The test tools from npm (axe-core, injected by tests/test_webui_axe.py into each page); Debian's
+# node and npm are installed once when missing. A test run never goes on without them.
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq nodejs npm; }
+	npm ci --no-audit --no-fund
+	touch $@
+
+install-node: $(NODE_STAMP)
+
 # Debian's chromium (and ffmpeg, for voice notes), installed once when missing; pyppeteer never
 # downloads a browser of its own.
 chromium:
@@ -47,7 +60,7 @@ demo: install chromium
 migrate: install
 	$(VENV)/bin/wamulti migrate
 
-test: install-test chromium
+test: install-test install-node chromium
 	PYPPETEER_SKIP_CHROMIUM_DOWNLOAD=1 $(PY) -m pytest $(PYTEST_ARGS)
 
 # While working: everything but the tests that start Chromium or take long.

@@ -40,8 +40,9 @@ async def test_the_page_and_its_files_are_served_under_a_strict_policy(server, l
     policy = dict(part.strip().split(" ", 1) for part in page.headers["Content-Security-Policy"].split(";"))
     assert policy["default-src"] == "'none'"
     assert policy["script-src"] == "'self'" and policy["style-src"] == "'self'"
-    # Thumbnails come inline (data:); media fetched with the token show through object URLs (blob:).
-    assert policy["img-src"] == "'self' data: blob:" and policy["media-src"] == "blob:"
+    # Thumbnails come inline (data:); media fetched with the token show through object URLs (blob:);
+    # product and article pictures are https: URLs an administrator typed.
+    assert policy["img-src"] == "'self' data: blob: https:" and policy["media-src"] == "blob:"
     host = f"127.0.0.1:{server.app.port}"
     assert policy["connect-src"] == f"'self' ws://{host} wss://{host}"
     assert policy["frame-ancestors"] == "'none'" and policy["base-uri"] == "'none'"
@@ -158,7 +159,7 @@ async def test_register_sign_in_keep_the_token_and_sign_out(make_server, launch_
     await ui.text_of(".session-panel .state-badge", "Stopped")
     await ui.visible(".session-panel [data-action=start]")
     await ui.visible(".conn[data-conn=open]")
-    assert await ui.texts(".main-nav a") == ["Chats"]
+    assert await ui.texts(".main-nav a") == ["Chats", "Catalog", "Articles", "Profile"]
     token = await ui.storage("wamulti.token")
     me = await server.client.get("/api/user/profile", headers=bearer(token))
     assert me.json()["username"] == "webuser"
@@ -202,7 +203,7 @@ async def test_register_sign_in_keep_the_token_and_sign_out(make_server, launch_
     # ... and a 401 from REST, here for a token kept from before the change.
     await ui.sign_in("webuser", "correct horse battery")
     await ui.visible(".chats-page")
-    assert await ui.texts(".main-nav a") == ["Chats", "Users", "Sessions"]
+    assert await ui.texts(".main-nav a") == ["Chats", "Catalog", "Articles", "Profile", "Users", "Sessions", "Stats"]
     await ui.page.evaluate("(t) => localStorage.setItem('wamulti.token', t)", token)
     await ui.reload()
     await ui.visible("#signin-username")
@@ -224,7 +225,7 @@ async def test_admin_changes_roles_deletes_users_and_watches_sessions(make_serve
     ui = await UI.open(browser, server.url, artifact_prefix(request))
     await ui.sign_in("boss", TEST_PASSWORD)
     await ui.visible(".chats-page")
-    assert await ui.texts(".main-nav a") == ["Chats", "Users", "Sessions"]
+    assert await ui.texts(".main-nav a") == ["Chats", "Catalog", "Articles", "Profile", "Users", "Sessions", "Stats"]
 
     # Sessions: every live one, with its state, refreshed by itself.
     await ui.click(".main-nav a[data-page=sessions]")
@@ -290,5 +291,5 @@ async def test_admin_changes_roles_deletes_users_and_watches_sessions(make_serve
     await ui.text_of(".notice", "sign in again")
     await ui.sign_in("boss", TEST_PASSWORD)
     await ui.visible(".chats-page")
-    assert await ui.texts(".main-nav a") == ["Chats"]
+    assert await ui.texts(".main-nav a") == ["Chats", "Catalog", "Articles", "Profile"]
     ui.assert_clean()

@@ -11,12 +11,13 @@ import pytest
 
 from tests.support.server import TEST_PASSWORD, bearer
 from tests.support.webui import UI, artifact_prefix
-from tests.support.whatsapp import wa_config, wait_state
+from tests.support.whatsapp import link, wa_config, wait_state
 
 pytestmark = pytest.mark.browser
 
 PLAIN = "WhatsApp can't start right now; try again later."
 DETAIL = "Details for administrators: "
+ALICE, BOB = "79990000001", "79990000002"
 
 
 async def test_a_full_server_is_a_plain_sentence_for_users_and_a_detail_for_admins(make_server, fakewa, launch_browser, request):
@@ -54,3 +55,26 @@ async def test_a_full_server_is_a_plain_sentence_for_users_and_a_detail_for_admi
     assert await admin.text(".session-panel .form-error") == f"{PLAIN} {DETAIL}{operator_words}"
     await admin.shot("admin")
     admin.assert_clean()
+
+
+async def test_a_reach_out_timelock_is_shown_by_the_composer_until_it_is_lifted(make_server, fakewa, launch_browser, request):
+    """WhatsApp refusing new chats for a while (the session status's ``limits``) is said next to
+    the composer, with the time it ends; lifted, the notice goes."""
+    server = await make_server(**wa_config(fakewa))
+    token, user = await server.register("newcomer")
+    await link(server, fakewa, token, user["id"], ALICE, "Alice")
+    await fakewa.incoming(ALICE, BOB, "hi, we talked before", pushname="Bob")
+    ui = await UI.open(await launch_browser(), server.url, artifact_prefix(request))
+    await ui.sign_in("newcomer", TEST_PASSWORD)
+    await ui.click(f".chat-row[data-chat-id='{BOB}@c.us']")
+    await ui.visible("#composer-input")
+    assert await ui.until("() => document.querySelector('#composer-limit').hidden") is True
+
+    await fakewa.timelock(ALICE, 600)
+    await ui.visible("#composer-limit")
+    shown = await ui.text("#composer-limit")
+    assert shown.startswith("WhatsApp limits messages to new chats until ") and "Chats you already have work" in shown, shown
+    await ui.shot("timelock")
+    await fakewa.timelock(ALICE, 0)
+    await ui.hidden("#composer-limit")
+    ui.assert_clean()

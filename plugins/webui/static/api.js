@@ -1,12 +1,9 @@
 // The REST API: the token kept in localStorage, JSON in and out, errors as ApiError.
 
-// Every sentence this module may show a person.
-const TEXT = {
-  answered: (status) => `The server answered ${status}.`,
-  unreachable: 'The server cannot be reached; check your connection.',
-  uploadCut: 'The upload failed: the connection was closed. The file may be too large, or the server cannot be reached.',
-  uploadCancelled: 'The upload was cancelled.',
-};
+import { T } from './i18n.js';
+
+// Every sentence this module may show a person: its part of the catalogue (i18n/en.js, ru.js).
+const TEXT = T.api;
 
 const TOKEN_KEY = 'wamulti.token';
 const USER_KEY = 'wamulti.user';
@@ -20,6 +17,7 @@ export class ApiError extends Error {
     this.fields = error.fields || null;
     this.state = error.state || null;
     this.retryAfter = retryAfter;
+    this.detail = error; // the error object as the API sent it (some add keys: points, state...)
   }
 }
 
@@ -53,7 +51,11 @@ export function onUnauthorized(handler) {
   unauthorized = handler;
 }
 
-export async function request(method, path, body) {
+/**
+ * A JSON request with the token. ``quiet401``: a 401 is the answer to this request (a wrong
+ * current password), not a sign that the token is dead, so it does not sign out.
+ */
+export async function request(method, path, body, { quiet401 = false } = {}) {
   const headers = { Accept: 'application/json' };
   const token = auth.token;
   if (token) headers.Authorization = `Bearer ${token}`;
@@ -79,7 +81,7 @@ export async function request(method, path, body) {
   }
   if (!response.ok) {
     const error = new ApiError(response.status, data, response.headers.get('Retry-After'));
-    if (response.status === 401 && token) unauthorized(error);
+    if (response.status === 401 && token && !quiet401) unauthorized(error);
     throw error;
   }
   return data;
@@ -169,7 +171,7 @@ export function uploadFile(path, file, { onProgress, signal } = {}) {
 export const api = {
   get: (path) => request('GET', path),
   post: (path, body) => request('POST', path, body),
-  put: (path, body) => request('PUT', path, body),
+  put: (path, body, options) => request('PUT', path, body, options),
   del: (path) => request('DELETE', path),
 };
 

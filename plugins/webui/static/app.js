@@ -15,9 +15,31 @@
 import { auth, onUnauthorized } from './api.js';
 import { h, replaceChildren } from './dom.js';
 import { Live } from './live.js';
+import { T } from './i18n.js';
 import { UsersPage, SessionsPage } from './views/admin.js';
+import { ArticlePage, ArticlesPage } from './views/articles.js';
 import { authPage } from './views/auth.js';
+import { CatalogPage } from './views/catalog.js';
+import { ProfilePage } from './views/profile.js';
 import { ChatsPage, Shell } from './views/shell.js';
+import { StatsPage } from './views/stats.js';
+import { UserPage } from './views/user.js';
+
+const S = T.app;
+const titled = (name) => T.titles.page(name);
+
+// The signed-in pages by address: [pattern, admin only, the page's name (its nav entry, with the
+// id for one item), its title, the page].
+const PAGES = [
+  [/^\/catalog$/, false, () => 'catalog', () => T.nav.catalog, (live) => new CatalogPage(live)],
+  [/^\/articles$/, false, () => 'articles', () => T.nav.articles, (live) => new ArticlesPage(live)],
+  [/^\/articles\/(\d+)$/, false, (m) => `articles:${m[1]}`, () => T.nav.articles, (live, m) => new ArticlePage(live, m[1])],
+  [/^\/profile$/, false, () => 'profile', () => T.nav.profile, (live) => new ProfilePage(live)],
+  [/^\/admin\/users$/, true, () => 'users', () => T.nav.users, (live) => new UsersPage(live)],
+  [/^\/admin\/users\/(\d+)$/, true, (m) => `users:${m[1]}`, () => T.nav.users, (live, m) => new UserPage(live, Number(m[1]))],
+  [/^\/admin\/sessions$/, true, () => 'sessions', () => T.nav.sessions, (live) => new SessionsPage(live)],
+  [/^\/admin\/stats$/, true, () => 'stats', () => T.nav.stats, (live) => new StatsPage(live)],
+];
 
 class App {
   constructor(root, banner) {
@@ -29,10 +51,12 @@ class App {
   }
 
   start() {
-    onUnauthorized(() => this.signOut('Your session has ended; please sign in again.'));
+    onUnauthorized(() => this.signOut(S.sessionEnded));
     window.addEventListener('hashchange', () => this.route());
     // The skip link must not change the hash, which is the router's.
-    document.querySelector('.skip-link')?.addEventListener('click', (event) => {
+    const skip = document.querySelector('.skip-link');
+    if (skip) skip.textContent = S.skipLink;
+    skip?.addEventListener('click', (event) => {
       event.preventDefault();
       document.getElementById('main')?.focus();
     });
@@ -48,7 +72,7 @@ class App {
       const page = authPage(mode, { notice: this.notice, onSignedIn: () => this.signedIn() });
       this.notice = null;
       replaceChildren(this.root, page.element);
-      document.title = mode === 'register' ? 'Create account · wamulti' : 'Sign in · wamulti';
+      document.title = titled(mode === 'register' ? S.registerTitle : S.signInTitle);
       page.focus();
       return;
     }
@@ -57,22 +81,23 @@ class App {
     const admin = this.live.user.role === 'admin';
     if (chat) {
       this.showChats(decodeURIComponent(chat[1]));
-    } else if (path === '/admin/users' && admin) {
-      this.shell.show('users', () => new UsersPage(this.live));
-      document.title = 'Users · wamulti';
-    } else if (path === '/admin/sessions' && admin) {
-      this.shell.show('sessions', () => new SessionsPage(this.live));
-      document.title = 'Sessions · wamulti';
-    } else {
-      if (path !== '/chats') history.replaceState(null, '', '#/chats');
-      this.showChats(null);
+      return;
     }
+    for (const [pattern, adminOnly, name, title, make] of PAGES) {
+      const match = path.match(pattern);
+      if (!match || (adminOnly && !admin)) continue;
+      this.shell.show(name(match), () => make(this.live, match));
+      document.title = titled(title());
+      return;
+    }
+    if (path !== '/chats') history.replaceState(null, '', '#/chats');
+    this.showChats(null);
   }
 
   showChats(chatId) {
     const page = this.shell.show('chats', () => new ChatsPage(this.live), { focus: false });
     page.open(chatId);
-    document.title = 'Chats · wamulti';
+    document.title = titled(T.nav.chats);
   }
 
   signedIn() {
@@ -87,7 +112,7 @@ class App {
     this.live = live;
     this.shell = new Shell(live, { onSignOut: () => this.signOut() });
     live.addEventListener('connection', (event) => this.showConnection(event.detail));
-    live.addEventListener('unauthorized', () => this.signOut('Your session has ended; please sign in again.'));
+    live.addEventListener('unauthorized', () => this.signOut(S.sessionEnded));
     live.addEventListener('user', () => this.shell?.renderNav());
     replaceChildren(this.root, this.shell.element);
     live.start();
@@ -112,12 +137,11 @@ class App {
   }
 
   showConnection({ state, attempt, delay }) {
-    const texts = { open: 'connected', connecting: 'connecting', reconnecting: 'reconnecting' };
-    this.shell?.setConnection(state, texts[state] || state);
+    this.shell?.setConnection(state, T.shell.connection[state] || state);
     if (state === 'reconnecting') {
-      const retry = h('button', { type: 'button', class: 'link-button', text: 'Retry now', onclick: () => this.live?.socket.reconnectNow() });
-      const wait = delay ? ` Next try in ${Math.max(1, Math.round(delay / 1000))} s.` : '';
-      replaceChildren(this.banner, h('span', { class: 'banner-text', text: `Reconnecting…${wait}` }), ' ', retry);
+      const retry = h('button', { type: 'button', class: 'link-button', text: S.retryNow, onclick: () => this.live?.socket.reconnectNow() });
+      const text = delay ? S.reconnectingIn(Math.max(1, Math.round(delay / 1000))) : S.reconnecting;
+      replaceChildren(this.banner, h('span', { class: 'banner-text', text }), ' ', retry);
       this.banner.dataset.state = 'reconnecting';
       this.banner.hidden = false;
     } else if (state !== 'connecting') {

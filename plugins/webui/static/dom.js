@@ -1,6 +1,10 @@
 // DOM helpers. Text always goes in as text nodes or textContent, never as HTML: message
 // bodies, chat names and user names come from strangers.
 
+import { T, lang } from './i18n.js';
+
+const TEXT = T.dom;
+
 export function h(tag, props, ...children) {
   const el = document.createElement(tag);
   setProps(el, props);
@@ -74,11 +78,11 @@ export function icon(name, label) {
 
 // -- acks -----------------------------------------------------------------------------------
 export const ACKS = {
-  '-1': { name: 'error', label: 'Not sent' },
-  0: { name: 'clock', label: 'Pending' },
-  1: { name: 'check', label: 'Sent' },
-  2: { name: 'checks', label: 'Delivered' },
-  3: { name: 'checks', label: 'Read' },
+  '-1': { name: 'error', label: TEXT.acks.error },
+  0: { name: 'clock', label: TEXT.acks.pending },
+  1: { name: 'check', label: TEXT.acks.sent },
+  2: { name: 'checks', label: TEXT.acks.delivered },
+  3: { name: 'checks', label: TEXT.acks.read },
 };
 
 export function ackTick(ack) {
@@ -98,7 +102,7 @@ export function toMillis(iso) {
 
 export function clockTime(iso) {
   const t = toMillis(iso);
-  return t ? new Date(t).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) : '';
+  return t ? new Date(t).toLocaleTimeString(lang, { hour: '2-digit', minute: '2-digit' }) : '';
 }
 
 export function shortWhen(iso) {
@@ -109,8 +113,8 @@ export function shortWhen(iso) {
   if (date.toDateString() === now.toDateString()) return clockTime(iso);
   const yesterday = new Date(now);
   yesterday.setDate(now.getDate() - 1);
-  if (date.toDateString() === yesterday.toDateString()) return 'Yesterday';
-  return date.toLocaleDateString([], { day: 'numeric', month: 'short', year: date.getFullYear() === now.getFullYear() ? undefined : 'numeric' });
+  if (date.toDateString() === yesterday.toDateString()) return TEXT.yesterday;
+  return date.toLocaleDateString(lang, { day: 'numeric', month: 'short', year: date.getFullYear() === now.getFullYear() ? undefined : 'numeric' });
 }
 
 export function dayLabel(iso) {
@@ -118,13 +122,13 @@ export function dayLabel(iso) {
   if (!t) return '';
   const date = new Date(t);
   const now = new Date();
-  if (date.toDateString() === now.toDateString()) return 'Today';
-  return date.toLocaleDateString([], { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' });
+  if (date.toDateString() === now.toDateString()) return TEXT.today;
+  return date.toLocaleDateString(lang, { weekday: 'long', day: 'numeric', month: 'long', year: 'numeric' });
 }
 
 export function longWhen(iso) {
   const t = toMillis(iso);
-  return t ? new Date(t).toLocaleString() : '—';
+  return t ? new Date(t).toLocaleString(lang) : '—';
 }
 
 /** "+79991234567" for a person's chat id; the id itself for groups and others. */

@@ -6,26 +6,10 @@
 // sentence keyed on the status and on what the person tried; administrators see the server's
 // words after it. The same goes for why a session failed or stopped by itself.
 
-// Every sentence this module may show a person.
-const TEXT = {
-  unavailable: {
-    start: "WhatsApp can't start right now; try again later.",
-    pair: "WhatsApp can't start right now, so no code can be made; try again later.",
-    send: "The message can't be sent right now; try again later.",
-    media: "The file can't be sent right now; try again later.",
-    other: "This can't be done right now; try again later.",
-  },
-  upstream: {
-    pair: 'WhatsApp gave no code for this number. Check that the number is right and has WhatsApp, then try again.',
-    other: 'WhatsApp did not answer; try again in a moment.',
-  },
-  internal: 'Something went wrong on the server; try again. If it keeps happening, tell your administrator.',
-  unknown: 'Something went wrong; try again.',
-  detail: (message) => `Details for administrators: ${message}`,
-  sessionFailed: 'WhatsApp stopped working. It restarts by itself; or restart it now.',
-  sessionStopped: 'WhatsApp stopped by itself. Start it again when you are ready.',
-  codeError: 'WhatsApp could not make a code for this number. Check the number, then get a new code.',
-};
+import { T, formatNumber } from './i18n.js';
+
+// Every sentence this module may show a person: its part of the catalogue (i18n/en.js, ru.js).
+const TEXT = T.errors;
 
 // Failures the page itself names (no answer from the server): their words are the page's own.
 const PAGE_CODES = new Set(['network', 'offline', 'timeout', 'aborted']);
@@ -39,9 +23,26 @@ export function describeError(error, { admin = false, action = 'other' } = {}) {
   const status = Number(error?.status) || 0;
   const code = error?.code || '';
   const message = String(error?.message || '');
-  if (status >= 400 && status < 500) return message || TEXT.unknown;
+  if (status >= 400 && status < 500) return byCode(code, error) || message || TEXT.unknown;
   if (!status && PAGE_CODES.has(code)) return message || TEXT.unknown;
   return withDetail(plainWords(status, action), message, admin);
+}
+
+/**
+ * The catalogue's sentence for an API error ``code``, or null. The API's messages are English:
+ * a code the catalogue words ``always`` (those of points and orders) gets its sentence in any
+ * language; the generic codes (``conflict``, ``not_found``...) get one only in a language other
+ * than the server's, since the server's own message says more. Numbers in the error (the
+ * ``points`` of insufficient_points) come formatted for the locale.
+ */
+function byCode(code, error) {
+  const words = T.apiErrors.always[code] || (T.serverLanguage ? null : T.apiErrors.generic[code]);
+  if (!words) return null;
+  if (typeof words !== 'function') return words;
+  const detail = error?.detail || {};
+  const args = {};
+  for (const [key, value] of Object.entries(detail)) args[key] = typeof value === 'number' ? formatNumber(value) : value;
+  return words(args, detail);
 }
 
 function plainWords(status, action) {

@@ -132,6 +132,22 @@ export class Live extends EventTarget {
     if (changed) this.emit('user', this.user);
   }
 
+  /**
+   * Run ``request`` (a new password): the server revokes every token of the user, this one too,
+   * closes their sockets and answers a fresh ``token``. The socket is closed first, so its 4401
+   * is not taken for a sign-out, and opens again with the new token.
+   */
+  async withNewToken(request) {
+    this.socket.stop();
+    try {
+      const answer = await request();
+      if (answer?.token) auth.save(answer.token, null);
+      return answer;
+    } finally {
+      this.socket.start();
+    }
+  }
+
   async refreshProfile() {
     this.setUser(await api.get('/api/user/profile'));
   }

@@ -1,26 +1,10 @@
 // What a message is, in words: its kind (text, photo, voice note...), a one-line preview for the
 // chat list and reply snippets, sizes, and who may do what with it. No DOM here.
 
+import { T, formatNumber } from './i18n.js';
+
 // Every word this module may show a person.
-const TEXT = {
-  text: '',
-  image: 'Photo',
-  video: 'Video',
-  voice: 'Voice message',
-  audio: 'Audio',
-  document: 'Document',
-  sticker: 'Sticker',
-  location: 'Location',
-  revoked: 'This message was deleted',
-  revokedByYou: 'You deleted this message',
-  waiting: 'Waiting for this message. This may take a while.',
-  other: 'Message',
-  you: 'You',
-  bytes: (n) => `${n} B`,
-  kilobytes: (n) => `${n} KB`,
-  megabytes: (n) => `${n} MB`,
-  gigabytes: (n) => `${n} GB`,
-};
+const TEXT = T.messages;
 
 // A symbol before a preview of each kind (decorative: the words say the same).
 const MARKS = { image: '📷', video: '🎥', voice: '🎤', audio: '🎵', document: '📄', sticker: '🏷️', location: '📍' };
@@ -105,10 +89,11 @@ export function sendKey(msg) {
 export function formatBytes(size) {
   const n = Number(size);
   if (!Number.isFinite(n) || n < 0) return '';
-  if (n < 1024) return TEXT.bytes(n);
-  if (n < 1024 * 1024) return TEXT.kilobytes(Math.round(n / 1024));
-  if (n < 1024 * 1024 * 1024) return TEXT.megabytes((n / (1024 * 1024)).toFixed(n < 10 * 1024 * 1024 ? 1 : 0));
-  return TEXT.gigabytes((n / (1024 * 1024 * 1024)).toFixed(1));
+  const fixed = (value, digits) => formatNumber(value, { minimumFractionDigits: digits, maximumFractionDigits: digits, useGrouping: false });
+  if (n < 1024) return TEXT.bytes(fixed(n, 0));
+  if (n < 1024 * 1024) return TEXT.kilobytes(fixed(Math.round(n / 1024), 0));
+  if (n < 1024 * 1024 * 1024) return TEXT.megabytes(fixed(n / (1024 * 1024), n < 10 * 1024 * 1024 ? 1 : 0));
+  return TEXT.gigabytes(fixed(n / (1024 * 1024 * 1024), 1));
 }
 
 /** "0:07", "12:30": a duration in seconds. */

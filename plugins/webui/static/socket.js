@@ -4,15 +4,10 @@
 // 'reconnecting', attempt, delay}; 'unauthorized' (close code 4401: the token is no good);
 // 'refused' (the upgrade failed before opening: maybe the token, maybe the network).
 
-// Every sentence this module may show a person.
-const TEXT = {
-  failed: 'The command failed.',
-  offline: 'Not connected.',
-  timeout: 'The server did not answer in time.',
-  noAnswer: (why) => `No answer: ${why}.`,
-  signedOut: 'signed out',
-  lost: 'the connection was lost',
-};
+import { T } from './i18n.js';
+
+// Every sentence this module may show a person: its part of the catalogue (i18n/en.js, ru.js).
+const TEXT = T.socket;
 
 const CLOSE_UNAUTHORIZED = 4401;
 const COMMAND_TIMEOUT_MS = 15000;

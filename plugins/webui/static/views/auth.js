@@ -3,17 +3,21 @@
 import { ApiError, api, auth } from '../api.js';
 import { h } from '../dom.js';
 import { describeError } from '../errors.js';
+import { T } from '../i18n.js';
+import { languageSwitch } from './language.js';
+
+const TEXT = T.auth;
 
 const FIELDS = {
   signin: [
-    { name: 'username', label: 'Username', autocomplete: 'username', required: true },
-    { name: 'password', label: 'Password', type: 'password', autocomplete: 'current-password', required: true },
+    { name: 'username', label: TEXT.username, autocomplete: 'username', required: true },
+    { name: 'password', label: TEXT.password, type: 'password', autocomplete: 'current-password', required: true },
   ],
   register: [
-    { name: 'username', label: 'Username', autocomplete: 'username', required: true, hint: '3 to 32 letters, digits, _ . or -' },
-    { name: 'password', label: 'Password', type: 'password', autocomplete: 'new-password', required: true, hint: 'At least 8 characters' },
-    { name: 'fullName', label: 'Full name (optional)', autocomplete: 'name' },
-    { name: 'email', label: 'Email (optional)', type: 'email', autocomplete: 'email' },
+    { name: 'username', label: TEXT.username, autocomplete: 'username', required: true, hint: TEXT.usernameHint },
+    { name: 'password', label: TEXT.password, type: 'password', autocomplete: 'new-password', required: true, hint: TEXT.passwordHint },
+    { name: 'fullName', label: TEXT.fullName, autocomplete: 'name' },
+    { name: 'email', label: TEXT.email, type: 'email', autocomplete: 'email' },
   ],
 };
 
@@ -44,7 +48,7 @@ export function authPage(mode, { notice, onSignedIn }) {
   const register = mode === 'register';
   const specs = FIELDS[register ? 'register' : 'signin'];
   const formError = h('p', { class: 'form-error', role: 'alert' });
-  const submit = h('button', { type: 'submit', class: 'button primary wide', text: register ? 'Create account' : 'Sign in' });
+  const submit = h('button', { type: 'submit', class: 'button primary wide', text: register ? TEXT.register : TEXT.signIn });
   const form = h('form', { class: 'auth-form', novalidate: true, 'aria-labelledby': 'auth-title' }, specs.map((s) => field(s, mode)), formError, submit);
 
   form.addEventListener('submit', async (event) => {
@@ -58,7 +62,7 @@ export function authPage(mode, { notice, onSignedIn }) {
       if (spec.required || value.trim() !== '') body[spec.name] = spec.name === 'password' ? value : value.trim();
     }
     submit.disabled = true;
-    submit.textContent = register ? 'Creating account…' : 'Signing in…';
+    submit.textContent = register ? TEXT.registering : TEXT.signingIn;
     try {
       const answer = await api.post(register ? '/api/auth/register' : '/api/auth/login', body);
       auth.save(answer.token, answer.user);
@@ -66,13 +70,13 @@ export function authPage(mode, { notice, onSignedIn }) {
     } catch (error) {
       showErrors(form, formError, error);
       submit.disabled = false;
-      submit.textContent = register ? 'Create account' : 'Sign in';
+      submit.textContent = register ? TEXT.register : TEXT.signIn;
     }
   });
 
   const other = register
-    ? h('p', { class: 'switch' }, 'Have an account? ', h('a', { href: '#/signin', text: 'Sign in' }))
-    : h('p', { class: 'switch' }, 'New here? ', h('a', { href: '#/register', text: 'Create an account' }));
+    ? h('p', { class: 'switch' }, TEXT.haveAccount, ' ', h('a', { href: '#/signin', text: TEXT.signIn }))
+    : h('p', { class: 'switch' }, TEXT.newHere, ' ', h('a', { href: '#/register', text: TEXT.createAccount }));
 
   const page = h(
     'main',
@@ -80,9 +84,10 @@ export function authPage(mode, { notice, onSignedIn }) {
     h(
       'div',
       { class: 'auth-card' },
-      h('div', { class: 'brand-mark', 'aria-hidden': 'true', text: 'wa' }),
-      h('h1', { id: 'auth-title', text: register ? 'Create your account' : 'Sign in to wamulti' }),
-      h('p', { class: 'lead', text: 'Your WhatsApp, in the browser, on your own server.' }),
+      languageSwitch('auth-language'),
+      h('div', { class: 'brand-mark', 'aria-hidden': 'true', text: T.brandMark }),
+      h('h1', { id: 'auth-title', text: register ? TEXT.registerTitle : TEXT.signInTitle }),
+      h('p', { class: 'lead', text: TEXT.lead }),
       notice ? h('p', { class: 'notice', role: 'status', text: notice }) : null,
       form,
       other,

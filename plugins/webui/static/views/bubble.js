@@ -3,23 +3,10 @@
 
 import { ackTick, clockTime, h, icon, toMillis } from '../dom.js';
 import { actionsFor, groupReactions, kindOf, quotedText, revokedText, textOf, youLabel } from '../messages.js';
+import { T } from '../i18n.js';
 
-// Every sentence this module may show a person.
-const TEXT = {
-  you: 'You: ',
-  they: (name) => `${name}: `,
-  edited: 'edited',
-  editedTitle: 'This message was edited',
-  actions: 'Message actions',
-  reactions: 'Reactions',
-  reaction: (emoji, count, mine) => `${emoji} ${count}${mine ? ' (yours: click to take it back)' : ''}`,
-  quote: (who) => `Reply to ${who}: show the original message`,
-  notSent: 'Not sent.',
-  waiting: 'Waiting to send: it goes by itself as soon as it can',
-  queued: 'Waiting its turn to be sent',
-  retry: 'Retry',
-  discard: 'Discard',
-};
+// Every sentence this module may show a person: its part of the catalogue (i18n/en.js, ru.js).
+const TEXT = T.bubble;
 
 const SWIPE_PX = 64; // a swipe right this far (on a touch screen) replies to the message
 

@@ -4,21 +4,10 @@
 import { ackTick, chatIdFromPhone, chatTitle, h, replaceChildren, shortWhen } from '../dom.js';
 import { kindOf, previewText } from '../messages.js';
 import { ChatSearch } from './search.js';
+import { T } from '../i18n.js';
 
-// Every sentence this module may show a person.
-const TEXT = {
-  list: 'Chats, newest first',
-  empty: 'No chats yet. Link WhatsApp, or start a chat by phone number.',
-  noneFound: 'No chats found.',
-  title: 'Chats',
-  newChat: 'New chat by phone number',
-  phoneExample: '+7 999 123 45 67',
-  open: 'Open',
-  badPhone: 'Type a phone number with its country code: 6 to 15 digits, an optional +.',
-  you: 'You: ',
-  noMessages: 'No messages yet',
-  unread: (n) => `${n} unread`,
-};
+// Every sentence this module may show a person: its part of the catalogue (i18n/en.js, ru.js).
+const TEXT = T.chats;
 
 export class ChatList {
   /** ``onOpenMessage(chatId, messageId)``: a message the search found was picked. */

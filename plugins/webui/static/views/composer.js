@@ -6,40 +6,10 @@
 
 import { h, icon, replaceChildren } from '../dom.js';
 import { formatBytes, kindOf, quotedText, textOf, youLabel } from '../messages.js';
+import { T, formatDateTime } from '../i18n.js';
 
-// Every sentence this module may show a person.
-const TEXT = {
-  label: 'Message',
-  placeholder: 'Type a message',
-  captionPlaceholder: 'Add a caption (optional)',
-  send: 'Send',
-  save: 'Save',
-  attach: 'Attach files',
-  hint: 'Enter sends · Shift+Enter for a new line',
-  offline: 'WhatsApp is not connected: link it in the WhatsApp panel to send messages.',
-  replyingTo: (who) => `Replying to ${who}`,
-  editing: 'Editing your message',
-  cancelReply: 'Cancel the reply',
-  cancelEdit: 'Cancel the edit',
-  files: 'Files to send',
-  remove: (name) => `Remove ${name}`,
-  cancelUpload: (name) => `Cancel the upload of ${name}`,
-  uploading: (percent) => `Uploading ${percent}%`,
-  uploaded: 'Ready to send',
-  sendAs: 'Send as',
-  asMedia: { image: 'Photo', video: 'Video', audio: 'Audio', document: 'Document' },
-  asVoice: 'Voice message',
-  asDocument: 'Document',
-  waiting: 'Sending once the upload finishes…',
-  tooLarge: (detail) => `This file is too large to send. ${detail}`,
-  badType: (detail) => `This file cannot be sent: ${detail}`,
-  uploadFailed: (detail) => `The upload failed: ${detail}`,
-  notUploaded: 'A file could not be uploaded: remove it, then try again.',
-  captionTooLong: 'A caption can be at most 4,096 characters.',
-  tooMany: (max) => `At most ${max} files at a time.`,
-  editFailed: (detail) => `Could not edit the message: ${detail}`,
-  emptyEdit: 'The new text cannot be empty.',
-};
+// Every sentence this module may show a person: its part of the catalogue (i18n/en.js, ru.js).
+const TEXT = T.composer;
 
 const MAX_FILES = 10;
 const MAX_CAPTION = 4096;
@@ -93,11 +63,13 @@ export class Composer {
     this.sendButton = h('button', { type: 'submit', class: 'button primary send', text: TEXT.send });
     this.hint = h('p', { id: 'composer-hint', class: 'composer-hint', text: TEXT.hint });
     this.error = h('p', { id: 'composer-error', class: 'composer-error', role: 'alert' });
+    this.limit = h('p', { id: 'composer-limit', class: 'composer-limit', role: 'status', hidden: true });
     this.contextBar = h('div', { class: 'composer-context', hidden: true });
     this.tray = h('ul', { class: 'attachments', 'aria-label': TEXT.files, hidden: true });
     this.element = h(
       'form',
       { class: 'composer', novalidate: true },
+      this.limit,
       this.contextBar,
       this.tray,
       h('label', { for: 'composer-input', class: 'visually-hidden', text: TEXT.label }),
@@ -155,6 +127,14 @@ export class Composer {
     this.sendButton.disabled = !ready;
     this.attachButton.disabled = !ready;
     this.hint.textContent = ready ? TEXT.hint : TEXT.offline;
+  }
+
+  /** WhatsApp's own limits on this account (the session status's ``limits``), shown by the composer:
+   * during a reach-out timelock new chats are refused until the time it gives. */
+  setLimits(limits) {
+    const lock = limits && limits.reachoutTimelock;
+    this.limit.hidden = !(lock && lock.active);
+    this.limit.textContent = this.limit.hidden ? '' : TEXT.timelock(lock.until ? formatDateTime(lock.until) : null);
   }
 
   say(text) {

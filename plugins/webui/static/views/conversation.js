@@ -9,55 +9,13 @@ import { Composer } from './composer.js';
 import { confirmDialog } from './dialog.js';
 import { MediaFiles, mediaElement, openViewer } from './media.js';
 import { closeMenu, openMenu } from './menu.js';
+import { T } from '../i18n.js';
 
-// Every sentence this module may show a person.
-const TEXT = {
-  back: 'Back to chats',
-  older: 'Load older messages',
-  loading: 'Loading messages…',
-  loadingOlder: 'Loading older messages…',
-  loadFailed: (why) => `Could not load messages: ${why}`,
-  empty: 'No messages yet. Say hello!',
-  drop: 'Drop files to send them',
-  actions: 'Message actions',
-  reply: 'Reply',
-  react: 'React',
-  edit: 'Edit',
-  deleteForEveryone: 'Delete for everyone',
-  deleteForMe: 'Delete for me',
-  picker: 'Pick a reaction',
-  reactWith: (name) => `React with ${name}`,
-  takeBack: (name) => `Take back your ${name}`,
-  confirmEveryone: {
-    title: 'Delete for everyone?',
-    message: 'The message is deleted on every phone in this chat. This cannot be undone.',
-    confirm: 'Delete for everyone',
-  },
-  confirmMe: {
-    title: 'Delete for me?',
-    message: 'The message is deleted here only; the others in the chat keep it.',
-    confirm: 'Delete for me',
-  },
-  failed: {
-    react: (why) => `Could not react: ${why}`,
-    delete: (why) => `Could not delete the message: ${why}`,
-  },
-  quoteMissing: 'The original message is not in this chat any more.',
-  foundMissing: 'That message is not in this chat any more.',
-  placeholderTitle: 'Pick a chat',
-  placeholderText: 'Choose a chat on the left, or start a new one by phone number.',
-  noConversation: 'No conversation open',
-};
+// Every sentence this module may show a person: its part of the catalogue (i18n/en.js, ru.js).
+const TEXT = T.conversation;
 
 // The picker's reactions: [emoji, its name for screen readers].
-const REACTIONS = [
-  ['👍', 'thumbs up'],
-  ['❤️', 'red heart'],
-  ['😂', 'tears of joy'],
-  ['😮', 'surprise'],
-  ['😢', 'sad face'],
-  ['🙏', 'folded hands'],
-];
+const REACTIONS = ['👍', '❤️', '😂', '😮', '😢', '🙏'].map((emoji, i) => [emoji, TEXT.reactionNames[i]]);
 const OLDER_PAGES_FOR_A_QUOTE = 5; // pages loaded at most to find the message a reply quotes
 const OLDER_PAGES_FOR_A_FIND = 20; // ... and to find a message the search found
 
@@ -180,6 +138,7 @@ export class Conversation {
 
   renderComposerState() {
     this.composer.setReady(this.live.session.state === 'CONNECTED');
+    this.composer.setLimits(this.live.session.status && this.live.session.status.limits);
   }
 
   /** The chat is marked read while open, connected and on screen, whenever it has unread messages. */

@@ -1,12 +1,13 @@
 // A modal confirmation: resolves true when confirmed. Escape and Cancel say no.
 
 import { h } from '../dom.js';
+import { T } from '../i18n.js';
 
-export function confirmDialog({ title, message, confirm = 'OK', danger = false }) {
+export function confirmDialog({ title, message, confirm = T.dialog.ok, danger = false }) {
   return new Promise((resolve) => {
     const opener = document.activeElement;
     const titleId = `dialog-title-${Date.now()}`;
-    const cancelButton = h('button', { type: 'button', class: 'button', text: 'Cancel' });
+    const cancelButton = h('button', { type: 'button', class: 'button', text: T.dialog.cancel });
     const okButton = h('button', { type: 'button', class: danger ? 'button danger' : 'button primary', text: confirm });
     const dialog = h(
       'dialog',

@@ -5,41 +5,10 @@
 
 import { h, phoneOf, replaceChildren } from '../dom.js';
 import { describeCodeError } from '../errors.js';
+import { T } from '../i18n.js';
 
-// Every sentence this module may show a person.
-const TEXT = {
-  title: 'Link your WhatsApp',
-  openingTitle: 'WhatsApp is starting',
-  opening: 'Opening WhatsApp Web…',
-  qrAlt: 'QR code: scan it with WhatsApp on your phone to link this account',
-  qrWaiting: 'Waiting for the QR code…',
-  qrSteps: [
-    'Open WhatsApp on your phone.',
-    'Go to Settings → Linked devices → Link a device.',
-    'Point your phone at this code. It refreshes by itself.',
-  ],
-  usePhone: 'Link with phone number instead',
-  phoneLabel: 'Your phone number, with its country code',
-  phoneExample: '+7 999 123 45 67',
-  phoneHint: 'The number of the phone whose WhatsApp you link. Country code first: digits, and + spaces - . ( ) if you like.',
-  badPhone: 'Type the phone number with its country code first: 6 to 15 digits, an optional +.',
-  getCode: 'Get a code',
-  gettingCode: 'Getting a code…',
-  backToQr: 'Back to the QR code',
-  otherNumber: 'Use another number',
-  codeIntro: 'Your code',
-  codeFor: (phone) => `For the phone with the number ${phone}`,
-  codeSteps: [
-    'Open WhatsApp on that phone.',
-    'Go to Settings → Linked devices → Link a device.',
-    'Tap “Link with phone number instead” and type this code.',
-  ],
-  expiresIn: (time) => `The code works for ${time} more.`,
-  renewing: 'This code has run out; WhatsApp sends a new one in a moment…',
-  expired: 'The code expired — get a new code.',
-  newCode: 'Get a new code',
-  codeLabel: (code) => `Pairing code ${code.split('').join(' ')}`,
-};
+// Every sentence this module may show a person: its part of the catalogue (i18n/en.js, ru.js).
+const TEXT = T.linking;
 
 const QR_MIN_PX = 264; // CSS pixels: a code this large scans from a phone at arm's length
 const TICK_MS = 1000;

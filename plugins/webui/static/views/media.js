@@ -5,27 +5,10 @@
 
 import { h, icon, replaceChildren } from '../dom.js';
 import { formatBytes, formatDuration, kindLabel } from '../messages.js';
+import { T } from '../i18n.js';
 
-// Every sentence this module may show a person.
-const TEXT = {
-  openPhoto: 'Open the photo full size',
-  openVideo: 'Play the video',
-  photo: 'Photo',
-  video: 'Video',
-  sticker: 'Sticker',
-  download: (name) => `Download ${name}`,
-  downloading: 'Downloading…',
-  loading: 'Loading…',
-  voice: 'Voice message',
-  audio: 'Audio',
-  expired: 'This file is no longer available on WhatsApp.',
-  failed: (why) => `Could not load the file: ${why}`,
-  close: 'Close',
-  viewer: 'Full size',
-  coordinates: (lat, lon) => `${lat}, ${lon}`,
-  openMap: 'Open in OpenStreetMap (opens a new tab)',
-  document: 'Document',
-};
+// Every sentence this module may show a person: its part of the catalogue (i18n/en.js, ru.js).
+const TEXT = T.media;
 
 const BASE64 = /^[A-Za-z0-9+/]+={0,2}$/;
 const THUMB_MAX = 240; // CSS pixels: the longest side of a thumbnail in a bubble

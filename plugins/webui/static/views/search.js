@@ -6,21 +6,10 @@
 
 import { chatTitle, h, replaceChildren, shortWhen } from '../dom.js';
 import { textOf } from '../messages.js';
+import { T } from '../i18n.js';
 
-// Every sentence this module may show a person.
-const TEXT = {
-  label: 'Search chats and messages',
-  placeholder: 'Search chats and messages',
-  clear: 'Clear the search',
-  messages: 'Messages',
-  searching: 'Searching…',
-  noMessages: 'No messages found.',
-  more: 'More messages',
-  loadingMore: 'Loading more…',
-  failed: (why) => `The search failed: ${why}`,
-  you: 'You: ',
-  found: (n) => `${n} message${n === 1 ? '' : 's'} found`,
-};
+// Every sentence this module may show a person: its part of the catalogue (i18n/en.js, ru.js).
+const TEXT = T.search;
 
 const DEBOUNCE_MS = 250;
 const HITS_PAGE = 20;

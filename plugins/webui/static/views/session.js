@@ -5,38 +5,10 @@
 import { h, longWhen, phoneOf, replaceChildren } from '../dom.js';
 import { describeSessionProblem } from '../errors.js';
 import { confirmDialog } from './dialog.js';
+import { T } from '../i18n.js';
 
-// Every sentence this module may show a person.
-const TEXT = {
-  title: 'WhatsApp',
-  states: {
-    STOPPED: 'Stopped',
-    STARTING: 'Starting…',
-    QR: 'Waiting for scan',
-    CONNECTED: 'Connected',
-    DISCONNECTED: 'Reconnecting',
-    FAILED: 'Failed',
-  },
-  unknownState: 'Unknown',
-  actionsLabel: 'WhatsApp session actions',
-  actions: { start: 'Start', stop: 'Stop', restart: 'Restart', clear: 'Clear session' },
-  notEnabled: 'WhatsApp is not enabled on this server.',
-  loading: 'Loading…',
-  stopped: 'Not running. Start it, then link your WhatsApp: scan a QR code with your phone, or type a code on it.',
-  starting: 'Opening WhatsApp Web…',
-  linking: 'Waiting for your phone: scan the QR code, or link with your phone number.',
-  showCode: 'Show the QR code',
-  dropped: 'The connection to WhatsApp dropped; it reconnects by itself.',
-  phone: 'Phone',
-  name: 'Name',
-  since: 'Since',
-  otherState: (state) => `State: ${state}`,
-  confirmClear: {
-    title: 'Clear the WhatsApp session?',
-    message: 'This logs this server out of your WhatsApp and deletes its saved login. To use it again you will link it anew. Your stored chats stay.',
-    confirm: 'Clear session',
-  },
-};
+// Every sentence this module may show a person: its part of the catalogue (i18n/en.js, ru.js).
+const TEXT = T.session;
 
 export const STATE_LABELS = TEXT.states;
 

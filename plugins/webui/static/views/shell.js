@@ -6,15 +6,20 @@ import { ChatList } from './chats.js';
 import { Conversation, placeholder } from './conversation.js';
 import { LinkPane } from './linking.js';
 import { SessionPanel, stateBadge } from './session.js';
+import { languageSwitch } from './language.js';
+import { T } from '../i18n.js';
+
+const S = T.shell;
+const N = T.nav;
 
 export class Shell {
   constructor(live, { onSignOut }) {
     this.live = live;
     this.page = null;
     this.pageName = null;
-    this.sessionPill = h('a', { class: 'session-pill', href: '#/chats', 'aria-label': 'WhatsApp state' });
-    this.connDot = h('span', { class: 'conn', role: 'img', 'data-conn': 'connecting', 'aria-label': 'Live updates: connecting', title: 'Live updates: connecting' });
-    this.nav = h('nav', { class: 'main-nav', 'aria-label': 'Main' });
+    this.sessionPill = h('a', { class: 'session-pill', href: '#/chats', title: S.sessionPill });
+    this.connDot = h('span', { class: 'conn', role: 'img', 'data-conn': 'connecting', 'aria-label': S.live(S.connection.connecting), title: S.live(S.connection.connecting) });
+    this.nav = h('nav', { class: 'main-nav', 'aria-label': N.label });
     this.who = h('span', { class: 'who' });
     this.slot = h('div', { class: 'page-slot' });
     this.element = h(
@@ -23,9 +28,9 @@ export class Shell {
       h(
         'header',
         { class: 'topbar' },
-        h('a', { class: 'brand', href: '#/chats' }, h('span', { class: 'brand-mark small', 'aria-hidden': 'true', text: 'wa' }), h('span', { text: 'wamulti' })),
+        h('a', { class: 'brand', href: '#/chats' }, h('span', { class: 'brand-mark small', 'aria-hidden': 'true', text: T.brandMark }), h('span', { text: T.appName })),
         this.nav,
-        h('div', { class: 'topbar-right' }, this.sessionPill, this.connDot, this.who, h('button', { type: 'button', class: 'button small sign-out', text: 'Sign out', onclick: onSignOut })),
+        h('div', { class: 'topbar-right' }, this.sessionPill, this.connDot, this.who, languageSwitch('topbar-language'), h('button', { type: 'button', class: 'button small sign-out', text: S.signOut, onclick: onSignOut })),
       ),
       this.slot,
     );
@@ -42,26 +47,27 @@ export class Shell {
 
   renderNav() {
     const user = this.live.user;
-    const links = [['chats', '#/chats', 'Chats']];
-    if (user.role === 'admin') links.push(['users', '#/admin/users', 'Users'], ['sessions', '#/admin/sessions', 'Sessions']);
+    const links = [['chats', '#/chats', N.chats], ['catalog', '#/catalog', N.catalog], ['articles', '#/articles', N.articles], ['profile', '#/profile', N.profile]];
+    if (user.role === 'admin') links.push(['users', '#/admin/users', N.users], ['sessions', '#/admin/sessions', N.sessions], ['stats', '#/admin/stats', N.stats]);
+    const current = String(this.pageName || '').split(':')[0];
     replaceChildren(
       this.nav,
-      links.map(([name, href, label]) => h('a', { href, 'data-page': name, 'aria-current': this.pageName === name ? 'page' : null, text: label })),
+      links.map(([name, href, label]) => h('a', { href, 'data-page': name, 'aria-current': current === name ? 'page' : null, text: label })),
     );
     this.who.textContent = user.fullName || user.username;
-    this.who.title = `Signed in as ${user.username} (${user.role})`;
+    this.who.title = S.signedInAs(user.username, T.roles[user.role] || user.role);
   }
 
   renderPill() {
     const status = this.live.session.status;
-    replaceChildren(this.sessionPill, h('span', { class: 'pill-label', text: 'WhatsApp' }), stateBadge(status ? status.state : null, 'compact'));
+    replaceChildren(this.sessionPill, h('span', { class: 'pill-label', text: S.pillLabel }), stateBadge(status ? status.state : null, 'compact'));
     this.sessionPill.hidden = !this.live.session.available;
   }
 
   setConnection(state, text) {
     this.connDot.dataset.conn = state;
-    this.connDot.setAttribute('aria-label', `Live updates: ${text}`);
-    this.connDot.title = `Live updates: ${text}`;
+    this.connDot.setAttribute('aria-label', S.live(text));
+    this.connDot.title = S.live(text);
   }
 
   /** Show a page: 'chats' (with a chat id or null), 'users' or 'sessions'. */
@@ -96,8 +102,8 @@ export class ChatsPage {
     this.element = h(
       'main',
       { id: 'main', class: 'chats-page', tabindex: '-1', 'data-pane': 'list' },
-      h('h1', { class: 'visually-hidden', text: 'Chats' }),
-      h('aside', { class: 'sidebar', 'aria-label': 'WhatsApp and chats' }, this.session.element, this.chats.element),
+      h('h1', { class: 'visually-hidden', text: S.chatsTitle }),
+      h('aside', { class: 'sidebar', 'aria-label': S.sidebar }, this.session.element, this.chats.element),
       this.pane,
     );
     this.onSession = () => {
