@@ -50,6 +50,17 @@ async def test_list_users_filters_by_role_and_text_and_paginates(server):
         assert field in assert_error(response, 422, "validation_failed")["fields"]
 
 
+async def test_one_user_by_id_and_404_for_none(server):
+    admin, _ = await server.admin("chief")
+    _, ann = await server.register("ann", fullName="Ann Smith", email="ann@example.com")
+    one = await server.client.get(f"/api/admin/users/{ann['id']}", headers=bearer(admin))
+    assert one.status_code == 200, one.text
+    assert one.json() == (await server.client.get("/api/admin/users", params={"q": "ann"}, headers=bearer(admin))).json()["items"][0]
+    assert "password" not in one.text and "token_version" not in one.text
+    assert_error(await server.client.get("/api/admin/users/999999", headers=bearer(admin)), 404, "not_found")
+    assert_error(await server.client.get("/api/admin/users/1" + "0" * 20, headers=bearer(admin)), 404, "not_found")
+
+
 # -- roles -------------------------------------------------------------------------------------
 async def test_promoting_a_user_revokes_their_tokens_and_gives_admin_rights(server):
     admin, _ = await server.admin()

@@ -70,6 +70,18 @@ class UserRoleHandler(BaseHandler):
 class UserHandler(BaseHandler):
     @access.admin
     @openapi.doc(
+        summary="One user",
+        responses={200: UserSchema},
+        errors={404: "No such user."},
+    )
+    async def get(self, user_id: str) -> None:
+        row = await self.db.fetch_one(f"SELECT {COLUMNS} FROM users WHERE id = ?", (parse_user_id(user_id),))
+        if row is None:
+            raise NotFound("No such user.")
+        self.write_json(public_user(row))
+
+    @access.admin
+    @openapi.doc(
         summary="Delete a user",
         description="Their chats and messages are deleted and their WhatsApp session is stopped.",
         responses={204: "Deleted."},
