@@ -221,6 +221,16 @@ def pss_kb(pid: int) -> int:
     return memory_kb(pid)["pss"]
 
 
+def children(pid: int) -> list[int]:
+    """The live child processes of ``pid`` (a server's password hashing processes, say)."""
+    found = []
+    for child in _pids():
+        st = _stat(child)
+        if st and st[1] == pid and st[0] not in ("Z", "X"):
+            found.append(child)
+    return found
+
+
 def chromium_processes() -> list[int]:
     """Every Chromium process on the machine (ours and anybody else's)."""
     return [pid for pid in _pids() if b"chromium" in _cmdline(pid).split(b"\0", 1)[0]]

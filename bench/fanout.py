@@ -201,7 +201,8 @@ async def run(ctx: Context) -> dict[str, Any]:
         ctx.procs, "fanout", f"sqlite:///{ctx.workdir / 'fanout.db'}", cores=ctx.cores.server,
         overrides={
             "auth": {"bcrypt_rounds": 4},
-            "websocket": {"queue_size": QUEUE_SIZE},
+            # 1,000 sockets of one user: past the default per-user cap (websocket.max_per_user, 20).
+            "websocket": {"queue_size": QUEUE_SIZE, "max_per_user": 2000},
             "whatsapp": {"url": sim_url, "max_sessions": 2, "restore_on_boot": False, "ready_timeout": 90},
         },
         profile_to=ctx.profile_path("fanout", "sqlite"),

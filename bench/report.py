@@ -64,6 +64,8 @@ def markdown(report: dict[str, Any]) -> str:
                               "work on the machine held, so that req/s ratio says more about the machine than about "
                               "wamulti; the CPU ratio still holds."]
             lines += ["", f"How: {fig.get('how', '')}", ""]
+        if fig.get("scale"):
+            lines += _scale(fig["scale"])
 
     if "health" in figs:
         fig = figs["health"]
@@ -78,9 +80,12 @@ def markdown(report: dict[str, Any]) -> str:
                              f"{_num(s.get('max_ms'), 2)} | {_num(s.get('samples'))} | {_pct(cpu.get('server'))} | "
                              f"{_pct(cpu.get('server_waited'))} |")
             lg = fig.get("login_load", {})
+            hashing = (fig.get("under_logins") or {}).get("cpu", {}).get("hashing")
             lines += ["", f"Logins during the loaded window: {_num(lg.get('completed'))} completed "
                           f"({_num(lg.get('per_second'), 1)}/s, p50 {_num(lg.get('p50_ms'), 0)} ms each, "
-                          f"{_num(lg.get('errors'))} errors).", "",
+                          f"{_num(lg.get('errors'))} errors)"
+                          + (f"; the hashing processes used {_pct(hashing)} of a core" if hashing is not None else "")
+                          + f". p99 under logins / p99 alone: {_num(fig.get('p99_ratio'), 2)}.", "",
                       f"How: {fig.get('how', '')}", ""]
 
     if "fanout" in figs:
@@ -120,6 +125,43 @@ def markdown(report: dict[str, Any]) -> str:
     if "media" in figs:
         lines += _media(figs["media"])
     return "\n".join(lines) + "\n"
+
+
+def _scale(fig: dict[str, Any]) -> list[str]:
+    lines = ["### Scale of work: the chat list and a message page as messages pile up", "", *_failed(fig)]
+    results = fig.get("results") or []
+    if not results:
+        return lines
+    lines += ["| database | messages stored | in the measured chat | chat list: server CPU µs/request | req/s "
+              "| message page: server CPU µs/request | req/s | mariadbd CPU µs/request (list / page) "
+              "| server waited for a CPU (list / page) |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in results:
+        chats, msgs = r["chat_list"], r["message_page"]
+        db_cpu = (f"{_num(chats.get('database_cpu_us_per_request'), 0)} / "
+                  f"{_num(msgs.get('database_cpu_us_per_request'), 0)}" if r["database"] == "mysql" else "–")
+        lines.append(f"| {r['database']} | {_num(r['stored_messages'])} | {_num(r['measured_chat_messages'])} | "
+                     f"{_num(chats['server_cpu_us_per_request'], 0)} | {_num(chats['rps'], 0)} | "
+                     f"{_num(msgs['server_cpu_us_per_request'], 0)} | {_num(msgs['rps'], 0)} | {db_cpu} | "
+                     f"{_pct(chats.get('server_waited'))} / {_pct(msgs.get('server_waited'))} |")
+    labels = list(results[0].get("statement_ms", {}))
+    if labels:
+        lines += ["", "Each statement alone (ms, median of 5, timed from the bench):", "",
+                  "| database | messages stored | " + " | ".join(labels) + " |",
+                  "|---|---:|" + "---:|" * len(labels)]
+        for r in results:
+            times = r.get("statement_ms", {})
+            lines.append(f"| {r['database']} | {_num(r['stored_messages'])} | "
+                         + " | ".join(_num(times.get(label), 2) for label in labels) + " |")
+    lines += ["", "Query plans at the largest size:", ""]
+    largest: dict[str, dict[str, Any]] = {}
+    for r in results:
+        if r["stored_messages"] >= largest.get(r["database"], {}).get("stored_messages", 0):
+            largest[r["database"]] = r
+    for database, r in largest.items():
+        for label, plan in r.get("plans", {}).items():
+            lines.append(f"- {database}, {label}: " + "; ".join(f"`{step}`" for step in plan))
+    return [*lines, "", f"How: {fig.get('how', '')}", ""]
 
 
 def _browser(growth: dict[str, Any]) -> str:

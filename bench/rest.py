@@ -1,9 +1,11 @@
-"""Figure 1: REST throughput against a bare Tornado handler answering the same bytes."""
+"""Figure 1: REST throughput against a bare Tornado handler answering the same bytes, and the
+scale of work (bench/scale.py: the chat list and a message page with 10^4 and 10^6 messages)."""
 from __future__ import annotations
 
 import contextlib
 from typing import Any, Iterator
 
+from bench import scale
 from bench.common import (
     HOST, Context, WamultiServer, bearer, describe_error, expect, login, mysql_database, register, start_bare,
     start_wamulti,
@@ -115,6 +117,10 @@ async def run(ctx: Context) -> dict[str, Any]:
         except Exception as exc:  # noqa: BLE001 - the other backend is still measured
             errors.append(f"{backend}: {describe_error(exc)}")
     out: dict[str, Any] = {"how": HOW.format(**size), "results": results}
+    # The scale of work: the chat list and a message page with 10^4 and 10^6 messages stored.
+    out["scale"] = await scale.run(ctx)
+    if "error" in out["scale"]:
+        errors.append(f"scale: {out['scale']['error']}")
     if errors:
         out["error"] = "; ".join(errors)
     return out

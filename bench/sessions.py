@@ -34,7 +34,7 @@ HOW = (
 def sizes(quick: bool) -> dict[str, Any]:
     if quick:
         return {"steps": [1], "bounds": {1: 45.0}, "settle": 1.0}
-    return {"steps": [1, 10, 50], "bounds": {1: 60.0, 10: 120.0, 50: 300.0}, "settle": 5.0}
+    return {"steps": [1, 10, 50, 100], "bounds": {1: 60.0, 10: 120.0, 50: 300.0, 100: 420.0}, "settle": 5.0}
 
 
 async def _wait_qr(conn: WebSocketClientConnection, deadline: float, out: dict[str, Any]) -> None:
@@ -112,9 +112,10 @@ async def run(ctx: Context) -> dict[str, Any]:
     _, sim_url = start_simulator(ctx.procs, cores=ctx.cores.load, fast=ctx.quick)
     server = start_wamulti(
         ctx.procs, "sessions", f"sqlite:///{ctx.workdir / 'sessions.db'}", cores=ctx.cores.server,
-        overrides={"auth": {"bcrypt_rounds": 4},
+        overrides={"auth": {"bcrypt_rounds": 4, "register_max_per_address": most + 10},
                    "whatsapp": {"url": sim_url, "max_sessions": most + 2, "restore_on_boot": False,
-                                "ready_timeout": 120}},
+                                # sessions wait on their QR through every step: none may stop unlinked
+                                "ready_timeout": 120, "link_timeout": None}},
         profile_to=ctx.profile_path("sessions", "sqlite"),
     )
     users: list[dict[str, Any]] = []

@@ -4,7 +4,8 @@ Events are the websocket frames themselves (``{"type": ..., "data": ...}``),
 serialised to JSON once per publish: subscribers receive the JSON text, so a
 thousand sockets forward one string instead of encoding a thousand times. Channels
 are strings; a user's channel is :func:`user_channel`. Subscribers are plain
-callables that must not block: the websocket puts the text on its own bounded queue.
+callables that must not block: the websocket hub subscribes once per channel, frames the
+text once and writes the same bytes to every socket of the channel (server.ws).
 
 Two backends: ``memory`` (one process) and ``redis`` (pub/sub, so several server
 processes behind one load balancer deliver each user's events wherever the user's
@@ -16,10 +17,11 @@ from __future__ import annotations
 import abc
 import asyncio
 import contextlib
-import json
 import logging
 from collections import defaultdict
 from typing import Any, Callable
+
+from server.fastjson import dumps_text
 
 log = logging.getLogger("wamulti.events")
 
@@ -36,7 +38,8 @@ def event(type_: str, data: Any) -> Event:
 
 
 def encode(event: Event) -> str:
-    return json.dumps(event, ensure_ascii=False, separators=(",", ":"), default=str)
+    """The event as the compact JSON text every subscriber receives (see server.fastjson)."""
+    return dumps_text(event)
 
 
 class EventBus(abc.ABC):

@@ -1,8 +1,11 @@
 """``/ws``: each user's live channel. Registered by the core as an ordinary plugin.
 
-A socket authenticates before the upgrade, subscribes to its user's channel on the
-event bus, and sends what arrives through a bounded queue: a consumer that cannot
-keep up is closed with 1013 rather than allowed to grow memory. Commands sent by the
+A socket authenticates before the upgrade and joins its user's channel. The hub subscribes to
+each channel on the event bus once, for all the channel's sockets of this process: an event is
+encoded once (by the bus), framed once (:func:`text_frame`), and the same bytes are written to
+every socket's stream, with no queue and no task per socket. A socket whose client reads so slowly
+that ``websocket.queue_size`` frames wait in its stream's write buffer is closed with 1013 rather
+than allowed to grow memory. Commands sent by the
 client are dispatched to the handlers plugins register with ``register_ws_commands``; a
 socket opened with a read-only credential (an API key made with ``readOnly``) may only send
 the commands marked :func:`read_command`.
@@ -10,15 +13,17 @@ the commands marked :func:`read_command`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
+import struct
 import time
+from collections import deque
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, TypeVar
 from urllib.parse import urlsplit
 
 from marshmallow import Schema, ValidationError, fields
-from tornado.websocket import WebSocketClosedError, WebSocketHandler
+from tornado.iostream import IOStream, StreamClosedError
+from tornado.websocket import WebSocketClosedError, WebSocketHandler, WebSocketProtocol13
 
 from server import access, hookimpl, openapi
 from server.errors import ApiError, error_body
@@ -53,6 +58,75 @@ def is_read_command(fn: Any) -> bool:
     return getattr(fn, READ_ATTRIBUTE, False) is True
 
 
+def text_frame(payload: bytes) -> bytes:
+    """One whole text frame as a server sends it (RFC 6455 section 5.2): FIN and opcode 1, the
+    payload length in 7, 16 or 64 bits, no mask, no compression."""
+    size = len(payload)
+    if size < 126:
+        head = struct.pack("!BB", 0x81, size)
+    elif size <= 0xFFFF:
+        head = struct.pack("!BBH", 0x81, 126, size)
+    else:
+        head = struct.pack("!BBQ", 0x81, 127, size)
+    return head + payload
+
+
+FrameWriter = Callable[[bytes], "asyncio.Future[None] | None"]
+
+
+def raw_frame_writer(connection: Any) -> FrameWriter | None:
+    """The call that writes ready-made frame bytes on this websocket's connection, or None when
+    the socket must send through Tornado's public ``write_message`` instead.
+
+    The call answers None when the kernel took the whole frame at once (the usual case), else the
+    future of the write, which resolves once the frame's last byte left the stream's buffer.
+
+    Tornado has no public way to write a frame that is already made, so this reaches into its
+    protocol object, and nowhere else does: ``WebSocketProtocol13.stream`` (the connection's
+    IOStream once the upgrade is done), ``_compressor`` (None unless permessage-deflate was agreed;
+    ``UserSocket.get_compression_options`` refuses it) and ``mask_outgoing`` (False on the server
+    side). Checked against Tornado 6.4.2, 6.5.2 and 6.6.1 (setup.cfg asks for 6.4 or later), where
+    ``_write_frame`` builds the same header as :func:`text_frame` and hands it to ``stream.write``.
+    When a later Tornado changes any of the three, this answers None and each socket falls back
+    to ``write_message``: the same frames, built once per socket instead of once per event.
+
+    The stream itself is used through its public API only (``socket``, ``writing()``,
+    ``closed()``, ``write()``). When nothing waits in its buffer, the frame goes straight to
+    ``socket.send``: ``IOStream.write`` costs about as much again as the system call (a future
+    with a callback, a buffer entry, a scheduled call: the fan-out profile of docs/benchmarks.md,
+    "Round 2"). Whatever the kernel does not take, and every frame while something waits, goes
+    through ``stream.write``, so the bytes stay in order and the stream's buffer (which bounds a
+    slow client) holds the rest. A plain ``IOStream`` only: an ``SSLIOStream``'s socket must not
+    be written around its TLS state, so a TLS stream always goes through ``stream.write``.
+    """
+    if not isinstance(connection, WebSocketProtocol13):
+        return None
+    if getattr(connection, "_compressor", True) is not None or getattr(connection, "mask_outgoing", True):
+        return None
+    stream = getattr(connection, "stream", None)
+    if not isinstance(stream, IOStream):
+        return None
+    if type(stream) is not IOStream:  # TLS (SSLIOStream): every frame through the stream
+        return stream.write
+    sock = stream.socket
+
+    def write(frame: bytes) -> asyncio.Future[None] | None:
+        if stream.writing() or stream.closed():
+            return stream.write(frame)  # behind what waits (or StreamClosedError, as before)
+        try:
+            sent = sock.send(frame)
+        except (BlockingIOError, InterruptedError):
+            sent = 0
+        except OSError:
+            # A reset or broken connection: the stream meets the same error and closes as usual.
+            return stream.write(frame)
+        if sent == len(frame):
+            return None
+        return stream.write(memoryview(frame)[sent:])
+
+    return write
+
+
 class WsQuerySchema(Schema):
     token = fields.String(metadata={"description": "The JWT, for clients that cannot send headers."})
     api_key = fields.String(metadata={"description": "An API key, for clients that cannot send headers."})
@@ -67,12 +141,36 @@ async def revoke_credential(app: Any, credential_id: str) -> None:
 
 
 class SocketHub:
-    """The open sockets of this process and the command table."""
+    """The open sockets of this process, by channel, and the command table."""
 
     def __init__(self) -> None:
         self.sockets: set[UserSocket] = set()
+        self.channels: dict[str, set[UserSocket]] = {}
+        self._relays: dict[str, Callable[[str], None]] = {}
         self.commands: dict[str, CommandHandler] = {"ping": _ping}
         self.slow_closed = 0  # sockets closed with 1013 since start (a metric)
+
+    def join(self, socket: UserSocket, bus: Any) -> None:
+        """Deliver the events of ``socket.channel`` to the socket from now on. The first socket of
+        a channel subscribes the hub to it on the bus; the others share that subscription."""
+        members = self.channels.get(socket.channel)
+        if members is None:
+            members = self.channels[socket.channel] = set()
+            relay = self._relays[socket.channel] = _relay_to(members)
+            bus.subscribe(socket.channel, relay)
+        members.add(socket)
+
+    def leave(self, socket: UserSocket, bus: Any) -> None:
+        """Stop delivering to ``socket``; the last socket of a channel unsubscribes the hub."""
+        members = self.channels.get(socket.channel)
+        if members is None:
+            return
+        members.discard(socket)
+        if not members:
+            del self.channels[socket.channel]
+            relay = self._relays.pop(socket.channel)
+            if bus is not None:
+                bus.unsubscribe(socket.channel, relay)
 
     @property
     def connections(self) -> int:
@@ -107,6 +205,39 @@ class SocketHub:
         for socket in list(self.sockets):
             if socket.user.get("credential_id") == credential_id:
                 socket.shut(CLOSE_UNAUTHORIZED, "credential revoked")
+
+
+def _relay_to(members: set[UserSocket]) -> Callable[[str], None]:
+    """The bus subscriber of one channel: frame each event once, write it to every member."""
+
+    def relay(text: str) -> None:
+        frame = text_frame(text.encode("utf-8"))
+        for socket in tuple(members):  # a socket closed as too slow leaves the set meanwhile
+            socket.write_frame(frame, text)
+
+    return relay
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
+def command_error(exc: ApiError) -> dict[str, Any]:
+    """The ``error`` of a refused command's ``reply``: the REST error, and for a 429 (a rate or a
+    full queue) ``retryAfter``, the seconds REST sends as ``Retry-After`` (a socket has no headers)."""
+    error = exc.to_dict()["error"]
+    if exc.status_code == 429:
+        error["retryAfter"] = retry_after_seconds(exc.headers.get("Retry-After"))
+    return error
+
+
+def retry_after_seconds(header: str | None) -> int:
+    """A ``Retry-After`` header's whole seconds, at least 1 (1 when it is missing or a date)."""
+    try:
+        return max(1, int(header or ""))
+    except ValueError:
+        return 1
 
 
 @read_command
@@ -203,39 +334,60 @@ class UserSocket(ErrorContract, WebSocketHandler):
     # -- the open socket ------------------------------------------------
     def open(self, *args: Any, **kwargs: Any) -> None:
         cfg = self.app.config.websocket
-        self._queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=cfg.queue_size)
-        self._channel = user_channel(self.target_user_id)
+        self.channel = user_channel(self.target_user_id)
         self._closing = False
+        self._queue_size = cfg.queue_size
+        # The write of each frame the stream has not handed to the kernel yet, oldest first.
+        self._unflushed: deque[asyncio.Future[None]] = deque()
+        self._write_raw = raw_frame_writer(self.ws_connection)
         self.hub.sockets.add(self)
         self.send_frame("hello", self._hello)
-        self.app.events.subscribe(self._channel, self.enqueue)
-        self._writer = asyncio.create_task(self._write_loop())
+        self.hub.join(self, self.app.events)
         self._reauth = asyncio.create_task(self._reauth_loop(cfg.reauth_interval))
 
-    def enqueue(self, text: str) -> None:
-        """Called by the event bus; never blocks. A full queue means the client is too slow."""
+    @property
+    def writes_frames_directly(self) -> bool:
+        """Whether frames go straight to the stream (:func:`raw_frame_writer`), not through
+        ``write_message``."""
+        return self._write_raw is not None
+
+    def write_frame(self, frame: bytes, text: str) -> None:
+        """Send one event: ``frame`` is ``text`` framed by :func:`text_frame`. Never blocks.
+
+        The stream writes what the kernel takes at once and keeps the rest in its write buffer.
+        Tornado resolves the future of a write once its bytes left that buffer, in order, so the
+        futures not yet done are the frames still waiting; when ``websocket.queue_size`` of them
+        wait, the client is too slow and is closed with 1013."""
         if self._closing:
             return
-        try:
-            self._queue.put_nowait(text)
-        except asyncio.QueueFull:
-            log.warning("closing a slow websocket of user %s (queue full)", self.target_user_id)
+        waiting = self._unflushed
+        while waiting and waiting[0].done():
+            waiting.popleft()
+        if len(waiting) >= self._queue_size:
+            log.warning("closing a slow websocket of user %s (%d frames unsent)", self.target_user_id, len(waiting))
             self.hub.slow_closed += 1
             self.shut(CLOSE_TOO_SLOW, "too slow: events are not being read")
+            return
+        connection = self.ws_connection
+        if connection is None or connection.is_closing():
+            self.shut(None, None)
+            return
+        try:
+            if self._write_raw is not None:
+                written = self._write_raw(frame)
+            else:
+                written = self.write_message(text)
+                written.add_done_callback(_retrieve)  # a write cut short by a close is no error
+        except (StreamClosedError, WebSocketClosedError):
+            self.shut(None, None)
+            return
+        if written is not None and not written.done():
+            waiting.append(written)
 
     def send_frame(self, type_: str, data: Any) -> None:
-        self.enqueue(encode(event(type_, data)))
-
-    async def _write_loop(self) -> None:
-        while True:
-            text = await self._queue.get()
-            if text is None:
-                return
-            try:
-                await self.write_message(text)
-            except WebSocketClosedError:
-                self.shut(None, None)
-                return
+        """Send one frame to this socket only (``hello``, a ``reply``)."""
+        text = encode(event(type_, data))
+        self.write_frame(text_frame(text.encode("utf-8")), text)
 
     async def _reauth_loop(self, interval: float) -> None:
         """A revoked token or a deleted user closes the socket within ``interval`` seconds."""
@@ -291,7 +443,7 @@ class UserSocket(ErrorContract, WebSocketHandler):
         except ValidationError as exc:
             self.send_frame("reply", {"ref": ref, "ok": False, "error": error_body(422, fields=exc.messages)["error"]})
         except ApiError as exc:
-            self.send_frame("reply", {"ref": ref, "ok": False, "error": exc.to_dict()["error"]})
+            self.send_frame("reply", {"ref": ref, "ok": False, "error": command_error(exc)})
         except Exception:  # noqa: BLE001 - answered, logged, socket kept
             log.exception("websocket command failed for user %s", self.target_user_id)
             self.send_frame("reply", {"ref": ref, "ok": False, "error": error_body(500)["error"]})
@@ -301,18 +453,18 @@ class UserSocket(ErrorContract, WebSocketHandler):
         if self._closing:
             return
         self._closing = True
-        self.app.events.unsubscribe(self._channel, self.enqueue)
-        self.hub.sockets.discard(self)
-        with contextlib.suppress(asyncio.QueueFull):
-            self._queue.put_nowait(None)
+        hub: SocketHub | None = self.app.state.get("websocket")  # gone once the server shut down
+        if hub is not None:
+            hub.leave(self, self.app.events)
+            hub.sockets.discard(self)
+        self._unflushed.clear()
         if code is not None:
             self.close(code, reason)
 
     def on_close(self) -> None:
-        if not hasattr(self, "_queue"):
+        if not hasattr(self, "_unflushed"):
             return
         self.shut(None, None)
-        self._writer.cancel()
         self._reauth.cancel()
 
 

@@ -1,6 +1,8 @@
 """Live WhatsApp events on /ws, and sending through the socket."""
 from __future__ import annotations
 
+import asyncio
+
 from tests.support.ws import connect
 from tests.support.whatsapp import link, messages, wa_config
 
@@ -51,3 +53,27 @@ async def test_incoming_messages_acks_and_sends_flow_over_the_socket(make_server
     finally:
         client.close()
         bystander.close()
+
+
+async def test_a_send_refused_for_a_full_queue_tells_the_socket_when_to_retry(make_server, fakewa):
+    """REST answers a full send queue 429 with Retry-After; a socket has no headers, so the
+    command's error carries ``retryAfter`` (docs/websocket.md)."""
+    server = await make_server(**wa_config(fakewa, send_queue=2,
+                                           send_rate={"per_minute": 30, "burst": 1, "jitter_seconds": 0}))
+    token, user = await server.register("hurried")
+    client = await connect(server, token)
+    try:
+        await client.next_of("hello")
+        await link(server, fakewa, token, user["id"], "79990000111", "Hurried")
+        replies = await asyncio.gather(*(
+            client.command("message.send", {"to": FRIEND, "message": f"q{n}"}) for n in range(8)))
+        refused = [r for r in replies if not r["ok"]]
+        assert refused and len(refused) < 8, replies
+        for reply in refused:
+            error = reply["error"]
+            assert error["status"] == 429 and error["code"] == "rate_limited", error
+            assert isinstance(error["retryAfter"], int) and 1 <= error["retryAfter"] <= 60, error
+        accepted = [r for r in replies if r["ok"]]
+        assert all("retryAfter" not in r for r in accepted)
+    finally:
+        client.close()

@@ -4,9 +4,10 @@ from __future__ import annotations
 from typing import Any
 
 from server import hookimpl
+from server.cache import close_cache, open_cache
 from server.db.migrations import sql_folder
 
-from plugins.articles.handlers import count_articles, default_handlers
+from plugins.articles.handlers import TABLE, count_articles, default_handlers
 
 
 @hookimpl
@@ -17,6 +18,16 @@ def register_migrations(dialect: str) -> Any:
 @hookimpl
 def register_routes(app: Any) -> list:
     return default_handlers
+
+
+@hookimpl
+def startup(app: Any) -> None:
+    open_cache(app, TABLE)  # anonymous list pages, dropped on every write (server.cache)
+
+
+@hookimpl
+def shutdown(app: Any) -> None:
+    close_cache(app, TABLE)
 
 
 @hookimpl

@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from server import access, openapi
+from server.cache import answer_page, invalidate
 from server.db import Queries
 from server.errors import NotFound, ValidationFailed
 from server.handlers import BaseHandler
@@ -13,6 +14,7 @@ from server.timeutil import now_db
 from plugins.articles.schemas import ArticleSchema
 
 COLUMNS = "id, title, content, author, image, created_at, updated_at"
+TABLE = "articles"  # the page cache's name for this list (server.cache)
 ARTICLE = ArticleSchema()
 UPDATE = ArticleSchema(partial=True)
 
@@ -43,6 +45,9 @@ class ArticlesHandler(BaseHandler):
         responses={200: openapi.list_of(ArticleSchema)},
     )
     async def get(self) -> None:
+        await answer_page(self, TABLE, self.render_page)
+
+    async def render_page(self) -> dict[str, Any]:
         args = openapi.load_query(self)
         where, params = "", []
         if args["q"]:
@@ -52,7 +57,7 @@ class ArticlesHandler(BaseHandler):
             f"SELECT {COLUMNS} FROM articles{where} ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
             [*params, args["limit"], args["offset"]],
         )
-        self.write_json(page(ARTICLE.dump(rows, many=True), total, args))
+        return page(ARTICLE.dump(rows, many=True), total, args)
 
     @access.admin
     @openapi.doc(
@@ -69,6 +74,7 @@ class ArticlesHandler(BaseHandler):
             "INSERT INTO articles (title, content, author, image, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)",
             (data["title"], data["content"], author, data["image"], now, now),
         )
+        await invalidate(self.app, TABLE)
         row = await get_article(self.db, result.lastrowid)
         self.set_header("Location", f"/api/articles/{row['id']}")
         self.write_json(ARTICLE.dump(row), status=201)
@@ -96,6 +102,7 @@ class ArticleHandler(BaseHandler):
         changes = {**data, "updated_at": now_db()}
         assignments = ", ".join(f"{column} = ?" for column in changes)
         await self.db.execute(f"UPDATE articles SET {assignments} WHERE id = ?", (*changes.values(), aid))
+        await invalidate(self.app, TABLE)
         self.write_json(ARTICLE.dump(await get_article(self.db, aid)))
 
     @access.admin
@@ -104,6 +111,7 @@ class ArticleHandler(BaseHandler):
         result = await self.db.execute("DELETE FROM articles WHERE id = ?", (parse_article_id(article_id),))
         if result.rowcount == 0:
             raise NotFound("No such article.")
+        await invalidate(self.app, TABLE)
         self.set_status(204)
         self.finish()
 

@@ -30,10 +30,10 @@ async def startup(app: Any) -> None:
 
 
 @hookimpl
-def shutdown(app: Any) -> None:
+async def shutdown(app: Any) -> None:
     service = app.state.pop("auth", None)
     if service is not None:
-        service.close()
+        await service.aclose()  # the hashing processes have exited when this returns
 
 
 @hookimpl

@@ -53,11 +53,13 @@ async def create_admin(app: Any, args: argparse.Namespace) -> int:
     except ValidationError as exc:
         print(f"create-admin: password: {exc.messages[0]}", file=sys.stderr)
         return 2
-    service = AuthService.from_app(app)
+    running = app.state.get("auth")  # a server in this process (tests): use its hashing processes
+    service = running or AuthService.from_app(app, hash_in_processes=False)
     try:
         password_hash = await service.hash_password(password)
     finally:
-        service.close()
+        if service is not running:
+            service.close()
     existing = await app.db.fetch_one("SELECT id FROM users WHERE username = ?", (username,))
     if existing:
         await app.db.execute(

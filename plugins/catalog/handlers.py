@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from server import access, openapi
+from server.cache import answer_page, invalidate
 from server.db import Queries
 from server.errors import NotFound, ValidationFailed
 from server.handlers import BaseHandler
@@ -13,6 +14,7 @@ from server.timeutil import iso, now_db
 from plugins.catalog.schemas import ProductSchema
 
 COLUMNS = "id, name, description, price_cents, points, image, created_at, updated_at"
+TABLE = "products"  # the page cache's name for this list (server.cache)
 PRODUCT = ProductSchema()
 UPDATE = ProductSchema(partial=True)
 
@@ -59,6 +61,9 @@ class ProductsHandler(BaseHandler):
         responses={200: openapi.list_of(ProductSchema)},
     )
     async def get(self) -> None:
+        await answer_page(self, TABLE, self.render_page)
+
+    async def render_page(self) -> dict[str, Any]:
         args = openapi.load_query(self)
         where, params = "", []
         if args["q"]:
@@ -68,7 +73,7 @@ class ProductsHandler(BaseHandler):
             f"SELECT {COLUMNS} FROM products{where} ORDER BY id LIMIT ? OFFSET ?",
             [*params, args["limit"], args["offset"]],
         )
-        self.write_json(page([product_json(row) for row in rows], total, args))
+        return page([product_json(row) for row in rows], total, args)
 
     @access.admin
     @openapi.doc(
@@ -85,6 +90,7 @@ class ProductsHandler(BaseHandler):
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (data["name"], data["description"], data["price_cents"], data["points"], data["image"], now, now),
         )
+        await invalidate(self.app, TABLE)
         row = await get_product(self.db, result.lastrowid)
         self.set_header("Location", f"/api/products/{row['id']}")
         self.write_json(product_json(row), status=201)
@@ -112,6 +118,7 @@ class ProductHandler(BaseHandler):
         changes = {**data, "updated_at": now_db()}
         assignments = ", ".join(f"{column} = ?" for column in changes)
         await self.db.execute(f"UPDATE products SET {assignments} WHERE id = ?", (*changes.values(), pid))
+        await invalidate(self.app, TABLE)
         self.write_json(product_json(await get_product(self.db, pid)))
 
     @access.admin
@@ -120,6 +127,7 @@ class ProductHandler(BaseHandler):
         result = await self.db.execute("DELETE FROM products WHERE id = ?", (parse_product_id(product_id),))
         if result.rowcount == 0:
             raise NotFound("No such product.")
+        await invalidate(self.app, TABLE)
         self.set_status(204)
         self.finish()
 

@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any, AsyncIterator, Callable
+from datetime import datetime
+from typing import Any, AsyncIterator, Callable, Sequence
 
 import aiomysql
 import pymysql
+from pymysql.constants import FIELD_TYPE
+from pymysql.converters import convert_datetime, decoders
 
 from server.db import Database, DatabaseUnavailable, Deadlock, IntegrityError, Params, Queries, Result, retry_deadlocks
 
@@ -20,6 +23,38 @@ _DEADLOCK = 1213
 def _adapt(sql: str) -> str:
     """Turn our ``?`` placeholders into pymysql's ``%s`` (escaping literal ``%``)."""
     return sql.replace("%", "%%").replace("?", "%s")
+
+
+def _datetime(text: str) -> Any:
+    """A DATETIME or TIMESTAMP value as PyMySQL's ``convert_datetime`` gives it, faster.
+
+    PyMySQL parses each one with a regular expression (about 9 µs; a product row has two);
+    ``datetime.fromisoformat`` reads MySQL's own form, ``YYYY-MM-DD HH:MM:SS[.ffffff]``, in C.
+    Anything else (a zero date, a date MySQL would not write) goes to PyMySQL's converter, which
+    answers as it always did (the text itself when it is no valid time)."""
+    if len(text) in (19, 26) and text[10] == " ":
+        try:
+            return datetime.fromisoformat(text)
+        except ValueError:
+            pass
+    return convert_datetime(text)
+
+
+# PyMySQL's decoders, with the faster DATETIME/TIMESTAMP one.
+_DECODERS = {**decoders, FIELD_TYPE.DATETIME: _datetime, FIELD_TYPE.TIMESTAMP: _datetime}
+
+
+def _as_dicts(description: Sequence[Sequence[Any]] | None, rows: Sequence[Sequence[Any]]) -> list[dict[str, Any]]:
+    """Tuple rows as dicts, the column names read once per result (aiomysql's DictCursor makes
+    them again for every row). A name selected twice (a join's two ``id`` columns) keeps its first
+    column's value, as the SQLite backend's rows do."""
+    if not rows or not description:
+        return []
+    names = [column[0] for column in description]
+    if len(set(names)) == len(names):
+        return [dict(zip(names, row)) for row in rows]
+    first = [i for i, name in enumerate(names) if names.index(name) == i]
+    return [{names[i]: row[i] for i in first} for row in rows]
 
 
 def _translate(exc: Exception) -> Exception:
@@ -67,9 +102,9 @@ class _Conn(Queries):
 
     async def fetch_all(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
         async def run() -> list[dict[str, Any]]:
-            async with self._conn.cursor(aiomysql.DictCursor) as cur:
+            async with self._conn.cursor() as cur:
                 await cur.execute(_adapt(sql), tuple(params))
-                return list(await cur.fetchall())
+                return _as_dicts(cur.description, await cur.fetchall())
 
         return await self._bounded(run())
 
@@ -119,6 +154,7 @@ class MySQLDatabase(Database):
                 autocommit=True,
                 charset="utf8mb4",
                 connect_timeout=self._connect_timeout,
+                conv=_DECODERS,
                 pool_recycle=3600,
                 init_command="SET time_zone = '+00:00'",
             )
