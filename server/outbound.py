@@ -276,9 +276,13 @@ class _Sink:
             self._file = None
 
 
-async def _request(
-    target: _Target, addresses: list[tuple[int, Any]], sink: _Sink, *, deadline: float, ca_file: str | None
+async def _pinned_fetch(
+    target: _Target, addresses: list[tuple[int, Any]], *, method: str, headers: Mapping[str, str],
+    body: bytes | None, header_callback: Any, streaming_callback: Any, deadline: float, ca_file: str | None,
 ) -> HTTPResponse:
+    """One request to exactly ``addresses`` (the checked ones: no second DNS answer is used), TLS
+    verified, no redirect followed, the body handed chunk by chunk to ``streaming_callback``,
+    everything within ``deadline``."""
     remaining = deadline - time.monotonic()
     if remaining <= 0:
         raise HTTPTimeoutError("deadline")
@@ -286,32 +290,43 @@ async def _request(
         force_instance=True,
         resolver=_PinnedResolver(host=target.host, addresses=addresses),
         max_header_size=64 * 1024,
-        # The sink counts the bytes and stops past max_bytes with a clear error; Tornado's own
+        # The callbacks count the bytes and stop past their cap with a clear error; Tornado's own
         # limit would only drop the connection. It reads in 64 KiB pieces whatever a chunk declares.
         max_body_size=1 << 62,
     )
     request = HTTPRequest(
         target.url,
-        method="GET",
-        headers={"Accept": "*/*", "User-Agent": USER_AGENT},
+        method=method,
+        body=body,
+        headers={"User-Agent": USER_AGENT, **headers},
         follow_redirects=False,
-        decompress_response=False,  # no Accept-Encoding: the bytes stored are the file's own
+        decompress_response=False,  # no Accept-Encoding: the bytes are the sender's own
         validate_cert=True,
         ca_certs=ca_file,
         connect_timeout=remaining,
         request_timeout=remaining,
-        header_callback=sink.header_line,
-        streaming_callback=sink.data,
+        header_callback=header_callback,
+        streaming_callback=streaming_callback,
     )
     try:
-        response = await client.fetch(request, raise_error=False)
+        return await client.fetch(request, raise_error=False)
+    finally:
+        client.close()
+
+
+async def _request(
+    target: _Target, addresses: list[tuple[int, Any]], sink: _Sink, *, deadline: float, ca_file: str | None
+) -> HTTPResponse:
+    try:
+        response = await _pinned_fetch(
+            target, addresses, method="GET", headers={"Accept": "*/*"}, body=None,
+            header_callback=sink.header_line, streaming_callback=sink.data, deadline=deadline, ca_file=ca_file)
     except Exception:
         if sink.problem is not None:
             raise sink.problem from None
         raise
     finally:
         sink.close()
-        client.close()
     if sink.problem is not None:
         raise sink.problem
     return response
@@ -477,33 +492,9 @@ async def post(
     answer = _Capped(max_response_bytes)
     try:
         addresses = await _resolve(target, allowed, shown, timeout)
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            raise HTTPTimeoutError("deadline")
-        client = SimpleAsyncHTTPClient(
-            force_instance=True,
-            resolver=_PinnedResolver(host=target.host, addresses=addresses),
-            max_header_size=64 * 1024,
-            max_body_size=1 << 62,  # _Capped stops reading at max_response_bytes
-        )
-        request = HTTPRequest(
-            target.url,
-            method="POST",
-            body=body,
-            headers={"User-Agent": USER_AGENT, **headers},
-            follow_redirects=False,
-            decompress_response=False,
-            validate_cert=True,
-            ca_certs=ca_file,
-            connect_timeout=remaining,
-            request_timeout=remaining,
-            header_callback=answer.header_line,
-            streaming_callback=answer.data,
-        )
-        try:
-            response = await client.fetch(request, raise_error=False)
-        finally:
-            client.close()
+        response = await _pinned_fetch(
+            target, addresses, method="POST", headers=headers, body=body,
+            header_callback=answer.header_line, streaming_callback=answer.data, deadline=deadline, ca_file=ca_file)
         if response.error is not None and response.code == 599:
             raise response.error
     except Exception as exc:  # noqa: BLE001 - every failure becomes one error
