@@ -163,6 +163,14 @@ class SessionManager:
             session.set_state(SessionState.STOPPED, error=None, qr=None, phone=None, lid=None, pushname=None, limits=None)
             return session.status()
 
+    async def fence(self, key: str) -> None:
+        """Another process may own this session now: close its browser at once (no grace, no
+        automatic restart) and mark it STOPPED."""
+        session = self._sessions.get(str(key))
+        if session is not None:
+            session.abandon()
+            await self.stop(session.key)
+
     async def close(self) -> None:
         """Stop every session and close every browser; the manager cannot start sessions after."""
         self._closed = True

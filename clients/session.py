@@ -172,6 +172,11 @@ class Session:
         if self._run is run:
             self._run = None
 
+    def abandon(self) -> None:
+        """The next shutdown kills the browser at once, without asking it to quit."""
+        if self._run is not None:
+            self._run.graceful = False
+
     async def logout(self) -> None:
         """Log out in the page when it is open, close the browser, delete the profile."""
         run = self._run

@@ -273,9 +273,10 @@ class UserSocket(ErrorContract, WebSocketHandler):
     def check_origin(self, origin: str) -> bool:
         return True  # prepare() refused every origin origin_allowed() does not allow
 
-    def _credential(self) -> str | None:
-        """``?token=`` or ``?api_key=`` (browsers cannot set a socket's headers), else the headers
-        a REST call sends (``X-Api-Key``, ``Authorization: Bearer``)."""
+    def credential(self) -> str | None:
+        """The credential this socket was opened with (also for calls made on its behalf):
+        ``?token=`` or ``?api_key=`` (browsers cannot set a socket's headers), else the headers a
+        REST call sends (``X-Api-Key``, ``Authorization: Bearer``)."""
         return (
             self.get_query_argument("token", None)
             or self.get_query_argument("api_key", None)
@@ -285,7 +286,7 @@ class UserSocket(ErrorContract, WebSocketHandler):
     async def prepare(self) -> None:
         if not self.origin_allowed():
             raise ApiError(403, "This origin may not open the websocket; list it in server.cors_origins.")
-        self.user = self.current_user = await authenticate(self.app, self._credential())
+        self.user = self.current_user = await authenticate(self.app, self.credential())
         self.target_user_id = int(self.user["id"])
         cap = self.app.config.websocket.max_per_user
         if self.hub.count_of(self.target_user_id) >= cap:
@@ -391,7 +392,7 @@ class UserSocket(ErrorContract, WebSocketHandler):
 
     async def _reauth_loop(self, interval: float) -> None:
         """A revoked token or a deleted user closes the socket within ``interval`` seconds."""
-        credential = self._credential()
+        credential = self.credential()
         while True:
             await asyncio.sleep(interval)
             try:

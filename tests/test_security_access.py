@@ -41,7 +41,8 @@ from tests.support.ws import Client, connect
 
 MISSING_USER = 10**9
 TABLES = ("users", "products", "articles", "wa_sessions", "chats", "messages", "message_reactions", "wa_media",
-          "wa_lids", "wa_contacts", "wa_number_checks", "api_keys", "orders", "points_ledger")
+          "wa_lids", "wa_contacts", "wa_number_checks", "api_keys", "orders", "points_ledger",
+          "webhook_endpoints", "webhook_deliveries")
 # A key's last use is written when it authenticates, refused or not: not a change a refusal made.
 SNAPSHOT_COLUMNS = {"api_keys": "id, user_id, name, public_id, secret_hash, read_only, expires_at"}
 KEY_CALLERS = {"key", "read_only_key", "admin_key", "admin_read_only_key"}
@@ -103,6 +104,7 @@ PRODUCT_ID = r"/api/products/(?P<product_id>[0-9]+)"
 ORDER_ID = r"/api/orders/(?P<order_id>[0-9]+)"
 ARTICLE_ID = r"/api/articles/(?P<article_id>[0-9]+)"
 KEY_ID = r"/api/keys/(?P<key_id>[0-9]+)"
+WEBHOOK_ID = r"/api/webhooks/(?P<webhook_id>[0-9]+)"
 WA = r"/api/whatsapp/{}/(?P<user_id>[0-9]+)"
 MSG = r"/api/whatsapp/messages/(?P<user_id>[0-9]+)/(?P<message_id>[^/]{1,256})"
 GROUP = r"/api/whatsapp/groups/(?P<user_id>[0-9]+)/(?P<group_id>[^/]{1,128})"
@@ -153,6 +155,19 @@ TABLE: dict[tuple[str, str], Row] = {
     ("POST", r"/api/admin/users/(?P<user_id>[0-9]+)/points"): Row(
         "/api/admin/users/{subject}/points", owner_or_admin(201, writes=True) | {"same": 403, "key": 403},
         body={"delta": 1, "reason": "Access matrix"}),
+    # webhooks: webhook 1 is the first the POST row registers, Bob's (the ``user`` caller); an
+    # administrator reaches it too. A public address literal: no name to resolve, no private target.
+    ("GET", r"/api/webhooks"): Row("/api/webhooks", signed_in(200)),
+    ("POST", r"/api/webhooks"): Row("/api/webhooks", signed_in(201, writes=True),
+                                    body={"url": "https://93.184.215.14/hook", "events": ["message"]}),
+    ("GET", WEBHOOK_ID): Row("/api/webhooks/1", signed_in(200)),
+    ("PATCH", WEBHOOK_ID): Row("/api/webhooks/1", signed_in(200, writes=True), body={"description": "Changed"}),
+    ("DELETE", WEBHOOK_ID): Row("/api/webhooks/999999999", signed_in(404, writes=True)),  # no such webhook
+    ("POST", WEBHOOK_ID + r"/secret"): Row("/api/webhooks/1/secret", signed_in(200, writes=True)),
+    ("GET", WEBHOOK_ID + r"/deliveries"): Row("/api/webhooks/1/deliveries", signed_in(200)),
+    ("POST", WEBHOOK_ID + r"/deliveries/(?P<delivery_id>[0-9]+)/redeliver"): Row(
+        "/api/webhooks/1/deliveries/999999999/redeliver", signed_in(404, writes=True)),  # no such delivery
+    ("GET", r"/api/admin/webhooks"): Row("/api/admin/webhooks", admin_only(200)),
     # articles
     ("GET", r"/api/articles"): Row("/api/articles", PUBLIC),
     ("POST", r"/api/articles"): Row("/api/articles", admin_only(201, writes=True), body={"title": "News"}),
@@ -161,6 +176,8 @@ TABLE: dict[tuple[str, str], Row] = {
     ("DELETE", ARTICLE_ID): Row("/api/articles/{article}", admin_only(204, writes=True)),
     # admin
     ("GET", r"/api/admin/users"): Row("/api/admin/users", admin_only(200)),
+    ("GET", r"/api/admin/users/(?P<user_id>[0-9]+)"): Row(
+        "/api/admin/users/{subject}", owner_or_admin(200) | {"same": 403, "key": 403, "read_only_key": 403}),
     ("DELETE", r"/api/admin/users/(?P<user_id>[0-9]+)"): Row(
         "/api/admin/users/{subject}", owner_or_admin(204, writes=True) | {"same": 403, "key": 403}, fresh_subject=True
     ),
@@ -170,6 +187,9 @@ TABLE: dict[tuple[str, str], Row] = {
     ),
     ("GET", r"/api/admin/stats"): Row("/api/admin/stats", admin_only(200)),
     ("GET", r"/api/admin/whatsapp-sessions"): Row("/api/admin/whatsapp-sessions", admin_only(200)),
+    ("GET", r"/api/admin/nodes"): Row("/api/admin/nodes", admin_only(200)),
+    ("GET", r"/api/admin/whatsapp-sessions/(?P<user_id>[0-9]+)/screenshot"): Row(
+        "/api/admin/whatsapp-sessions/{subject}/screenshot", owner_or_admin(409)),  # no browser runs
     # whatsapp: the caller's own session, or any session for an admin
     ("POST", WA.format("start")): Row("/api/whatsapp/start/{subject}", owner_or_admin(202, writes=True), settle=True),
     ("GET", WA.format("status")): Row("/api/whatsapp/status/{subject}", owner_or_admin(200)),

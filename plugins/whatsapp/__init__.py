@@ -37,6 +37,10 @@ def register_routes(app: Any) -> list:
 
 @hookimpl
 def register_ws_commands(app: Any) -> dict:
+    if app.config["whatsapp"]["cluster"]["enabled"]:  # a command for a session held elsewhere goes to its node
+        from plugins.whatsapp.cluster.commands import routed_commands
+
+        return routed_commands(COMMANDS)
     return COMMANDS
 
 
@@ -61,9 +65,17 @@ async def shutdown(app: Any) -> None:
 
 
 @hookimpl
-def ws_hello(app: Any, user: dict, target_user_id: int) -> dict:
+def ws_hello(app: Any, user: dict, target_user_id: int) -> Any:
     service: WhatsAppService | None = app.state.get("whatsapp")
-    return {"session": service.status(target_user_id)} if service else {}
+    if service is None:
+        return {}
+    if service.cluster is None:
+        return {"session": service.status(target_user_id)}
+
+    async def hello() -> dict:  # in a cluster the session may be held by another node
+        return {"session": await service.hello_status(target_user_id)}
+
+    return hello()
 
 
 @hookimpl

@@ -16,6 +16,7 @@ from plugins.whatsapp.schemas import (
     ChatsQuerySchema,
     MessageSchema,
     MessagesQuerySchema,
+    NodeSchema,
     QrQuerySchema,
     QrSchema,
     SearchQuerySchema,
@@ -181,7 +182,8 @@ class AdminSessionsHandler(WhatsAppHandler):
     @access.admin
     @openapi.doc(
         summary="Live WhatsApp sessions",
-        description="Every session of this server that is not STOPPED, by user id.",
+        description="Every session that is not STOPPED, by user id, with the node running it "
+        "(in a cluster, every node's sessions: docs/scaling.md).",
         query=PageSchema,
         responses={200: openapi.list_of(AdminSessionSchema)},
         tags=["whatsapp"],
@@ -189,6 +191,22 @@ class AdminSessionsHandler(WhatsAppHandler):
     async def get(self) -> None:
         args = openapi.load_query(self)
         rows = await self.wa.sessions()
+        self.write_json(page(rows[args["offset"] : args["offset"] + args["limit"]], len(rows), args))
+
+
+class NodesHandler(WhatsAppHandler):
+    @access.admin
+    @openapi.doc(
+        summary="The server processes running WhatsApp sessions",
+        description="Every live node of the cluster with its capacity, sessions and heartbeat age "
+        "(docs/scaling.md); without a cluster, this process alone.",
+        query=PageSchema,
+        responses={200: openapi.list_of(NodeSchema)},
+        tags=["whatsapp"],
+    )
+    async def get(self) -> None:
+        args = openapi.load_query(self)
+        rows = await self.wa.nodes()
         self.write_json(page(rows[args["offset"] : args["offset"] + args["limit"]], len(rows), args))
 
 
@@ -222,5 +240,6 @@ default_handlers = [
     (rf"/api/whatsapp/restart/{USER_ID}", RestartHandler),
     (rf"/api/whatsapp/clear-session/{USER_ID}", ClearSessionHandler),
     (r"/api/admin/whatsapp-sessions", AdminSessionsHandler),
+    (r"/api/admin/nodes", NodesHandler),
     (rf"/api/admin/whatsapp-sessions/{USER_ID}/screenshot", ScreenshotHandler),
 ]

@@ -7,6 +7,7 @@ from clients import chat_id_of
 from server.pagination import PageSchema, SearchPageSchema, no_null_character
 from server.schemas import Timestamp
 
+from plugins.whatsapp.cluster.config import ClusterConfigSchema
 from plugins.whatsapp.media.config import MediaConfigSchema
 
 
@@ -47,6 +48,8 @@ class WhatsAppConfigSchema(Schema):
     send_queue = fields.Integer(load_default=50, validate=validate.Range(min=1, max=10_000), metadata={
         "description": "Messages waiting to leave one session, in order; past it a send gets 429."})
     media = fields.Nested(MediaConfigSchema, load_default=lambda: MediaConfigSchema().load({}))
+    cluster = fields.Nested(ClusterConfigSchema, load_default=lambda: ClusterConfigSchema().load({}), metadata={
+        "description": "Sessions shared between server processes (docs/scaling.md); off by default."})
     plugin_queue_size = fields.Integer(load_default=1000, validate=validate.Range(min=1, max=1_000_000), metadata={
         "description": "WhatsApp events waiting for one plugin's whatsapp_event hook; past it, that plugin misses events."})
 
@@ -253,6 +256,20 @@ class AdminSessionSchema(Schema):
     phone = fields.String(allow_none=True, metadata={"example": "79991234567"})
     since = Timestamp(allow_none=True)
     last_activity = Timestamp(data_key="lastActivity", allow_none=True)
+    node = fields.String(allow_none=True, metadata={
+        "description": "The cluster node running the session (docs/scaling.md); null without a cluster."})
+
+
+class NodeSchema(Schema):
+    id = fields.String(required=True, metadata={"description": "The node's cluster.node_id ('local' without a cluster)."})
+    url = fields.String(allow_none=True, metadata={"description": "Where the other nodes reach it (cluster.internal_url)."})
+    capacity = fields.Integer(required=True, metadata={"description": "Its whatsapp.max_sessions."})
+    sessions = fields.Integer(required=True, metadata={"description": "Sessions it holds a lease for (live ones without a cluster)."})
+    session_ids = fields.List(fields.Integer(), data_key="sessionIds", required=True)
+    heartbeat_age = fields.Float(data_key="heartbeatAge", required=True, metadata={
+        "description": "Seconds since its last heartbeat (0 without a cluster)."})
+    draining = fields.Boolean(required=True, metadata={"description": "Shutting down: its sessions move to other nodes."})
+    current = fields.Boolean(required=True, metadata={"description": "The node that answered this request."})
 
 
 # -- linking by code, people and groups ------------------------------------------------------------

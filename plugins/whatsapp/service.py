@@ -22,6 +22,7 @@ from server.errors import ApiError, Conflict, RateLimited, Unavailable
 from server.timeutil import iso
 
 from plugins.whatsapp import store
+from plugins.whatsapp.cluster import Cluster
 from plugins.whatsapp.directory import Directory
 from plugins.whatsapp.ingest import Ingest, api_status
 from plugins.whatsapp.media import MediaService
@@ -72,7 +73,10 @@ class WhatsAppService:
         self.ingest = Ingest(app, self.media, self.plugin_events)
         self.messaging = Messaging(app, self.manager, self.queues, self.ingest, self.media)
         self.directory = Directory(app, self.manager, self.ingest)
-        self.manager.add_listener(self.ingest)
+        # With cluster.enabled, sessions are shared with other processes (docs/scaling.md): only
+        # the lease holder's events are stored, and only while its epoch is the newest.
+        self.cluster = Cluster(app, self.manager, self.max_sessions) if cfg["cluster"]["enabled"] else None
+        self.manager.add_listener(self.cluster.guard(self.ingest) if self.cluster else self.ingest)
         self.manager.add_listener(self._after_event)
         self._pairing_requests: dict[int, TokenBucket] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -82,6 +86,12 @@ class WhatsAppService:
         return api_status(user_id, self.manager.status(str(user_id)))
 
     api_status = staticmethod(api_status)
+
+    async def hello_status(self, user_id: int) -> dict[str, Any]:
+        """The status a new websocket is greeted with: in a cluster, the owner's (as its last
+        heartbeat said) when another node holds the session."""
+        remote = await self.cluster.remote_status(user_id) if self.cluster else None
+        return api_status(user_id, remote) if remote else self.status(user_id)
 
     def qr(self, user_id: int) -> str:
         """The QR payload the session shows; Conflict (with the state) when it shows none."""
@@ -98,13 +108,19 @@ class WhatsAppService:
     async def sessions(self) -> list[dict[str, Any]]:
         """Every session that is not STOPPED, by user id, for the admin list."""
         statuses = self.manager.statuses()
-        ids = [int(key) for key in statuses]
         names: dict[int, str] = {}
+        out = []
+        nodes: dict[str, str | None] = {key: self.cluster.node_id if self.cluster else None for key in statuses}
+        if self.cluster:  # the other nodes' sessions, as their last heartbeat described them
+            for node in await self.cluster.nodes():
+                for key, raw in node.sessions.items():
+                    if key not in statuses and raw.get("state") != "STOPPED":
+                        statuses[key], nodes[key] = raw, node.id
+        ids = [int(key) for key in statuses]
         if ids:
             marks = ", ".join("?" for _ in ids)
             rows = await self.app.db.fetch_all(f"SELECT id, username FROM users WHERE id IN ({marks})", ids)
             names = {int(r["id"]): r["username"] for r in rows}
-        out = []
         for key, raw in sorted(statuses.items(), key=lambda item: int(item[0])):
             status = api_status(int(key), raw)
             out.append({
@@ -114,8 +130,20 @@ class WhatsAppService:
                 "phone": status["phone"],
                 "since": status["since"],
                 "lastActivity": iso(raw.get("lastActivity")) if raw.get("lastActivity") else None,
+                "node": nodes[key],
             })
         return out
+
+    async def nodes(self) -> list[dict[str, Any]]:
+        """The cluster's live nodes (docs/scaling.md); without a cluster, this process alone."""
+        if self.cluster is None:
+            keys = sorted(self.manager.statuses(), key=int)
+            return [{"id": "local", "url": None, "capacity": self.max_sessions, "sessions": len(keys),
+                     "sessionIds": [int(k) for k in keys], "heartbeatAge": 0.0, "draining": False, "current": True}]
+        return [{"id": n.id, "url": n.url, "capacity": n.capacity, "sessions": n.load,
+                 "sessionIds": sorted(int(k) for k in n.sessions), "heartbeatAge": round(n.age, 3),
+                 "draining": n.draining, "current": n.id == self.cluster.node_id}
+                for n in await self.cluster.nodes()]
 
     # -- the session's life ------------------------------------------------
     async def start(self, user_id: int) -> dict[str, Any]:
@@ -137,6 +165,8 @@ class WhatsAppService:
         """Log out (WhatsApp unlinks the device) and delete the profile, and what belonged to the
         number that was linked: its chats, messages, contacts and media files."""
         await self.manager.logout(str(user_id))
+        if self.cluster:
+            await self.cluster.forget_login(user_id)
         await people.forget_number_data(self.app.db, user_id)
         await store.forget_linked_phone(self.app.db, user_id)
         await self.media.forget_user(user_id)
@@ -184,13 +214,22 @@ class WhatsAppService:
         return {"code": code["code"], "expiresAt": iso(int(code["expiresAt"])) if code.get("expiresAt") else None}
 
     async def _launch(self, action: Any, user_id: int) -> None:
+        if self.cluster:  # the lease first: only its holder may start the browser
+            await self.cluster.claim(str(user_id))
         try:
             await action(str(user_id))
         except SessionLimitReached:
+            await self._unclaim(user_id)
             raise Unavailable("The server runs as many WhatsApp sessions as it may; try again later.") from None
         except BrowserNotFound as exc:
+            await self._unclaim(user_id)
             log.error("cannot start a WhatsApp session: %s", exc)
             raise Unavailable(f"WhatsApp sessions cannot start on this server: {exc}") from None
+
+    async def _unclaim(self, user_id: int) -> None:
+        """A start that did not happen gives its lease back."""
+        if self.cluster and self.manager.status(str(user_id))["state"] == "STOPPED":
+            await self.cluster.abandon(str(user_id))
 
     # -- messages (see messaging.py) --------------------------------------------
     async def send(self, user_id: int, request: dict[str, Any], sent_by: str = "user") -> dict[str, Any]:
@@ -237,7 +276,10 @@ class WhatsAppService:
 
     # -- the plugin's own life -------------------------------------------------
     async def restore(self) -> None:
-        """Start again every session that was connected when the server last stopped."""
+        """Start again every session that was connected when the server last stopped (in a
+        cluster, the nodes take those sessions over among themselves instead)."""
+        if self.cluster:
+            return
         try:
             user_ids = await store.sessions_to_restore(self.app.db)
         except DatabaseUnavailable:
@@ -259,6 +301,8 @@ class WhatsAppService:
         """Begin serving: files, the plugins' event queues, and the API other plugins use."""
         await self.media.start()
         self.plugin_events.start()
+        if self.cluster:
+            await self.cluster.start()
         self.app.state[whatsapp_api.STATE_KEY] = PluginAPI(self)
 
     async def close(self) -> None:
@@ -268,7 +312,11 @@ class WhatsAppService:
         for task in list(self._tasks):
             task.cancel()
         await self.queues.close()
+        if self.cluster:
+            self.cluster.begin_drain()
         await self.manager.close()
+        if self.cluster:
+            await self.cluster.close()
         await self.plugin_events.close()
         await self.media.close()
 
