@@ -1,7 +1,8 @@
-"""wamulti's benchmarks: the four figures of docs/architecture.md "Performance", and ``media`` (a
-20 MB upload and send, the server's memory meanwhile: issue 12), run by `make bench`.
+"""wamulti's benchmarks: the four figures of docs/architecture.md "Performance", ``media`` (a
+20 MB upload and send, the server's memory meanwhile) and ``failover`` (sessions moved between
+the nodes of a cluster), run by `make bench`.
 
-One module per figure (``rest``, ``health``, ``fanout``, ``sessions``, ``media``), each with an async
+One module per figure (``rest``, ``health``, ``fanout``, ``sessions``, ``media``, ``failover``), each with an async
 ``run(ctx) -> dict``; ``load`` is the load generator, ``common`` starts and stops processes.
 """
 from __future__ import annotations
@@ -39,10 +40,17 @@ async def _media(ctx: Any) -> dict:
     return await media.run(ctx)
 
 
+async def _failover(ctx: Any) -> dict:
+    from bench import failover
+
+    return await failover.run(ctx)
+
+
 FIGURES: dict[str, Callable[[Any], Awaitable[dict]]] = {
     "rest": _rest,
     "health": _health,
     "fanout": _fanout,
     "sessions": _sessions,
     "media": _media,
+    "failover": _failover,
 }

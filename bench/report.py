@@ -124,6 +124,8 @@ def markdown(report: dict[str, Any]) -> str:
 
     if "media" in figs:
         lines += _media(figs["media"])
+    if "failover" in figs:
+        lines += _failover(figs["failover"])
     return "\n".join(lines) + "\n"
 
 
@@ -199,3 +201,26 @@ def _media(fig: dict[str, Any]) -> list[str]:
             lines[-1] += (" No warm-up run here: the growth includes what the server allocates once, on the first "
                           "large body it handles, which a small file does not outweigh.")
     return [*lines, "", f"How: {fig.get('how', '')}", ""]
+
+
+def _failover(fig: dict[str, Any]) -> list[str]:
+    lines = [f"## 6. Cluster failover: {_num(fig.get('sessions'))} sessions on three nodes", "", *_failed(fig)]
+    moves = [(label, fig[key]) for label, key in (("SIGKILL (failover)", "failover"), ("SIGTERM (handoff)", "handoff"))
+             if fig.get(key)]
+    if not moves:
+        return [*lines, f"How: {fig.get('how', '')}", ""]
+    lines += ["| signal | node | its sessions | seconds to CONNECTED elsewhere p50 | max | taken by a node p50 s "
+              "| lease_ttl s | messages sent meanwhile | stored once | doubled |",
+              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for label, m in moves:
+        lines.append(f"| {label} | {m['node']} | {_num(m['sessions'])} | **{_num(m['p50_s'], 2)}** | "
+                     f"{_num(m['max_s'], 2)} | {_num(m.get('first_answer_p50_s'), 2)} | "
+                     f"{_num(fig.get('lease_ttl'), 0)} | {_num(m['messages_sent'])} | "
+                     f"{_num(m['messages_stored_once'])} | {_num(m['messages_doubled'])} |")
+    placed = fig.get("placement") or {}
+    lines += ["", f"Placement after linking: {', '.join(f'{n} {c}' for n, c in placed.items())} "
+                  f"(linked in {_num(fig.get('link_seconds'), 0)} s). No QR was shown in either move "
+                  "(a QR fails the figure). Load average (1/5/15 min) before: "
+                  f"{' / '.join(map(str, fig.get('load_average_before') or []))}, after: "
+                  f"{' / '.join(map(str, fig.get('load_average_after') or []))}.", "", f"How: {fig.get('how', '')}", ""]
+    return lines
