@@ -5,9 +5,11 @@ Chromium and the simulator playing the phones: keyword rules, the away message a
 once per chat per window, never answering itself, a broken rule skipped, its REST routes."""
 from __future__ import annotations
 
+import asyncio
 import importlib
 import importlib.metadata
 import logging
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, AsyncIterator
@@ -102,9 +104,16 @@ async def answered(fakewa: Any, contact: str, count: int = 1) -> list[str]:
     return await wait_for(enough, message=f"{count} answer(s) at {contact}")
 
 
-async def bot_sent(server: Server, user_id: int) -> int:
-    return int(await server.app.db.fetch_value(
-        "SELECT COUNT(*) AS n FROM messages WHERE user_id = ? AND sent_by = ?", (user_id, f"plugin:{PLUGIN}")))
+async def bot_sent(server: Server, user_id: int, expected: int) -> int:
+    """How many messages the bot's sends stored: waits up to 10 s for ``expected`` (the phone may
+    show a message a moment before the server has stored it), then says what there is."""
+    deadline = time.monotonic() + 10
+    while True:
+        stored = int(await server.app.db.fetch_value(
+            "SELECT COUNT(*) AS n FROM messages WHERE user_id = ? AND sent_by = ?", (user_id, f"plugin:{PLUGIN}")))
+        if stored == expected or time.monotonic() > deadline:
+            return stored
+        await asyncio.sleep(0.05)
 
 
 def zone_near_noon(now: datetime) -> tuple[str, datetime]:
@@ -156,7 +165,7 @@ async def test_a_keyword_rule_answers_once_per_window_and_never_the_accounts_own
     assert await answered(fakewa, CAROL) == [PRICES]
     assert await received(fakewa, ALICE) == [PRICES]
     assert await received(fakewa, BOB) == ["the price is 5"]
-    assert await bot_sent(server, uid) == 2  # its own answers, which hold the keyword, started nothing
+    assert await bot_sent(server, uid, 2) == 2  # its own answers, which hold the keyword, started nothing
 
     # Deleting the user takes their rules and the memory of answers along.
     admin_token, _ = await server.admin()
@@ -207,7 +216,7 @@ async def test_the_away_message_answers_outside_office_hours_in_the_users_time_z
     await fakewa.incoming(ME, ERIN, "price")
     assert await answered(fakewa, ERIN) == [PRICES]
     assert await received(fakewa, DAN) == []
-    assert await bot_sent(server, uid) == 4
+    assert await bot_sent(server, uid, 4) == 4
 
 
 @pytest.mark.browser

@@ -204,9 +204,12 @@ async def test_limits_session_count_and_send_queue(make_server, fakewa):
     url, body = f"/api/whatsapp/send/{user['id']}", {"to": "79990000042"}
     ok = await server.client.post(url, headers=bearer(token), json={**body, "message": "m0"})
     assert ok.status_code == 201
-    waiting = [asyncio.create_task(server.client.post(url, headers=bearer(token), json={**body, "message": m}))
-               for m in ("m1", "m2")]  # m1 waits for its turn, m2 in the queue behind it
-    await wait_for(lambda: _queued(server, user["id"], 2), message="m1 and m2 waiting")
+    # m1 waits for its turn (taken from the queue by its worker), m2 in the queue behind it. One
+    # after the other: sent at once, m2 could find m1 still in the queue's one place, and get 429.
+    waiting = []
+    for depth, m in enumerate(("m1", "m2"), start=1):
+        waiting.append(asyncio.create_task(server.client.post(url, headers=bearer(token), json={**body, "message": m})))
+        await wait_for(lambda d=depth: _queued(server, user["id"], d), message=f"{m} waiting")
     limited = await server.client.post(url, headers=bearer(token), json={**body, "message": "m3"})
     assert_error(limited, 429, "rate_limited")
     assert 1 <= int(limited.headers["Retry-After"]) <= 180

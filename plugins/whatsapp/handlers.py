@@ -216,7 +216,9 @@ class ScreenshotHandler(WhatsAppHandler):
         summary="A screenshot of the session's page",
         description="A PNG of what the session's browser shows now, for diagnosing a stuck session. "
         "Every request is written to the audit log. A user may see their own session's.",
-        responses={200: openapi.Response(schema={"type": "string", "format": "binary"}, media_type="image/png")},
+        # application/octet-stream first: the type generated clients read bytes from.
+        responses={200: [openapi.Response(schema={"type": "string", "format": "binary"}, description="The PNG.",
+                                          media_type=media_type) for media_type in ("application/octet-stream", "image/png")]},
         errors={**OTHER_USER_ERRORS, 409: "The session has no browser running.", 502: "The page did not answer."},
         tags=["whatsapp"],
     )
