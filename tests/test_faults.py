@@ -190,6 +190,30 @@ async def test_duplicated_and_reordered_events_leave_exact_rows_and_one_frame_ea
     assert sorted(seen) == sorted(m[n]["id"] for n in (1, 2, 3, 4, 5, 6, 7)), seen
 
 
+async def test_a_late_copy_of_a_message_never_undoes_its_edit_or_its_revoke(make_server):
+    """An edit or a delete for everyone, then a copy of the message from before it (a late event,
+    a sync after a restart): the stored text stays the edited one, and a deleted one stays empty."""
+    server = await make_server()
+    _, user = await server.register("latecopy")
+    uid = user["id"]
+    ingest = server.app.state["whatsapp"].ingest
+    edited, revoked = wa_msg(1, from_me=True), wa_msg(2)
+    for msg in (edited, revoked):
+        await ingest(str(uid), "message", msg)
+    await ingest(str(uid), "edit", {"id": edited["id"], "chatId": edited["chatId"], "body": "body 1, edited"})
+    await ingest(str(uid), "revoke", {"id": revoked["id"], "chatId": revoked["chatId"]})
+    await ingest(str(uid), "message", {**edited, "ack": 2})  # before the edit, though its ack rose
+    await ingest(str(uid), "sync", {"chats": [], "messages": [edited, revoked]})
+    await ingest(str(uid), "message", revoked)
+    rows = {r["wa_id"]: r for r in await server.app.db.fetch_all(
+        "SELECT wa_id, body, type, edited, revoked, ack FROM messages WHERE user_id = ?", (uid,))}
+    assert (rows[edited["id"]]["body"], rows[edited["id"]]["edited"], rows[edited["id"]]["ack"]) == ("body 1, edited", 1, 2)
+    assert (rows[revoked["id"]]["body"], rows[revoked["id"]]["type"], rows[revoked["id"]]["revoked"]) == ("", "revoked", 1)
+    # A copy that has seen the edit (an edited message in a sync) still brings its text.
+    await ingest(str(uid), "message", {**edited, "body": "body 1, edited twice", "edited": True})
+    assert await server.app.db.fetch_value("SELECT body FROM messages WHERE wa_id = ?", (edited["id"],)) == "body 1, edited twice"
+
+
 async def test_messages_during_restarts_are_stored_once_each_and_reach_the_socket_once(make_server, fakewa, clients):
     """Real events: messages arrive while the session restarts again and again, so WhatsApp
     replays them in syncs and as late messages; the rows and the frames stay exact."""

@@ -84,23 +84,34 @@ class Queries(abc.ABC):
         update: Sequence[str],
         keep_max: Sequence[str] = (),
         fill: Sequence[str] = (),
+        unless_behind: Sequence[str] = (),
     ) -> Result:
         """Insert a row, or update the row with the same ``keys``.
 
         ``update`` columns take the new value; ``keep_max`` columns keep the larger of
         the two, so an event that arrives late never moves a counter (an ack) backwards;
         ``fill`` columns take the new value unless it is NULL (a later report that does not know
-        a value keeps the one stored).
+        a value keeps the one stored). ``unless_behind`` names ``keep_max`` columns (flags such as
+        "edited") that mark what a copy has seen: when the new row is behind the stored one on any
+        of them, the ``update`` columns keep their stored values (a late copy of a message from
+        before its edit does not bring the old text back).
         """
         cols = list(values)
         placeholders = ", ".join("?" for _ in cols)
         head = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({placeholders})"
         if self.dialect == "mysql":
-            sets = ([f"{c} = VALUES({c})" for c in update] + [f"{c} = GREATEST({c}, VALUES({c}))" for c in keep_max]
+            # Assignments run left to right: the update columns come first, so the flags they test
+            # still hold the stored values.
+            current = " AND ".join(f"VALUES({c}) >= {c}" for c in unless_behind)
+            updated = [f"{c} = IF({current}, VALUES({c}), {c})" if current else f"{c} = VALUES({c})" for c in update]
+            sets = (updated + [f"{c} = GREATEST({c}, VALUES({c}))" for c in keep_max]
                     + [f"{c} = COALESCE(VALUES({c}), {c})" for c in fill])
             sql = f"{head} ON DUPLICATE KEY UPDATE {', '.join(sets) or f'{keys[0]} = {keys[0]}'}"
         else:
-            sets = ([f"{c} = excluded.{c}" for c in update] + [f"{c} = max({c}, excluded.{c})" for c in keep_max]
+            current = " AND ".join(f"excluded.{c} >= {c}" for c in unless_behind)
+            updated = [f"{c} = CASE WHEN {current} THEN excluded.{c} ELSE {c} END" if current else f"{c} = excluded.{c}"
+                       for c in update]
+            sets = (updated + [f"{c} = max({c}, excluded.{c})" for c in keep_max]
                     + [f"{c} = COALESCE(excluded.{c}, {c})" for c in fill])
             tail = f"DO UPDATE SET {', '.join(sets)}" if sets else "DO NOTHING"
             sql = f"{head} ON CONFLICT ({', '.join(keys)}) {tail}"

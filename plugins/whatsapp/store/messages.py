@@ -127,11 +127,12 @@ def row_message(row: dict[str, Any]) -> dict[str, Any]:
 
 
 async def save_message(db: Queries, user_id: int, msg: dict[str, Any]) -> None:
-    """Insert or update a message. Its ack only rises, and once edited or revoked it stays so."""
+    """Insert or update a message. Its ack only rises, and once edited or revoked it stays so; a
+    copy from before the edit or the revoke (a late event, a sync) changes none of its content."""
     row = _message_row(user_id, msg)
     row["media_status"] = ("ready" if msg.get("fromMe") and msg.get("mediaStatus") == "ready" else "remote") if msg.get("media") else None
     await db.upsert("messages", row, keys=["user_id", "wa_id"], update=UPDATED, keep_max=["ack", "edited", "revoked"],
-                    fill=["sent_by"])
+                    fill=["sent_by"], unless_behind=["edited", "revoked"])
 
 
 async def save_ack(db: Queries, user_id: int, wa_id: str, ack: int) -> bool:
