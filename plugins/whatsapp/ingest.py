@@ -338,6 +338,7 @@ class Ingest:
     async def record_edit(self, user_id: int, edit: dict[str, Any]) -> None:
         """Store a new text or caption; ``message.edited`` when it changed anything."""
         async def work(q: Queries) -> list[Frame]:
+            await store.lock_message(q, user_id, edit["id"])
             before = await store.get_message(q, user_id, edit["id"])
             if before is None:
                 return []  # the message itself comes with the next sync, already edited
@@ -359,6 +360,7 @@ class Ingest:
     async def record_revoke(self, user_id: int, message_id: str) -> None:
         """Deleted for everyone: the row stays, marked revoked and emptied; ``message.revoked``."""
         async def work(q: Queries) -> list[Frame]:
+            await store.lock_message(q, user_id, message_id)
             before = await store.get_message(q, user_id, message_id)
             if before is None or before["revoked"]:
                 return []

@@ -17,6 +17,7 @@ from plugins.whatsapp.store.messages import (
     delete_message,
     get_message,
     list_messages,
+    lock_message,
     reactions_of,
     save_ack,
     save_edit,
@@ -28,7 +29,7 @@ from plugins.whatsapp.store.messages import (
 from plugins.whatsapp.store.sessions import forget_linked_phone, save_state, saved_state, sessions_to_restore
 
 __all__ = [
-    "api_chat", "api_message", "delete_message", "get_chat", "get_message", "list_chats", "list_messages",
+    "api_chat", "api_message", "delete_message", "get_chat", "get_message", "list_chats", "list_messages", "lock_message",
     "reactions_of", "save_ack", "save_chat", "save_edit", "save_message", "save_reaction", "save_revoke",
     "forget_linked_phone", "save_state", "save_sync", "saved_state", "sessions_to_restore", "set_media_status", "touch_chat_for_message",
 ]

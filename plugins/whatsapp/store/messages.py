@@ -145,6 +145,16 @@ async def save_ack(db: Queries, user_id: int, wa_id: str, ack: int) -> bool:
     return await db.fetch_value("SELECT COUNT(*) FROM messages WHERE user_id = ? AND wa_id = ?", (user_id, wa_id)) > 0
 
 
+async def lock_message(db: Queries, user_id: int, wa_id: str) -> None:
+    """Inside a transaction, before reading a message to change it: wait for any other
+    transaction changing it, so what is read next is what that one left. On MySQL a plain read
+    in REPEATABLE READ would see the row as it was when this transaction first read, and an
+    edit stored twice at once (the page's event and the REST call) would publish the old text.
+    SQLite runs one writer at a time already."""
+    if db.dialect == "mysql":
+        await db.fetch_one("SELECT id FROM messages WHERE user_id = ? AND wa_id = ? FOR UPDATE", (user_id, wa_id))
+
+
 async def get_message(db: Queries, user_id: int, wa_id: str) -> dict[str, Any] | None:
     """One message as the API answers it (with its reactions), or None."""
     row = await db.fetch_one(f"SELECT {COLUMNS} FROM messages WHERE user_id = ? AND wa_id = ?", (user_id, wa_id))
