@@ -11,7 +11,7 @@ Four sessions with ``whatsapp.max_sessions: 2`` per node (not thirty: the test m
 cores shared by several runs; the placement code does not change with the count).
 
 SQLite cannot be shared by several server processes (one file on one machine): the cluster needs
-MySQL/MariaDB, so the sqlite parametrisation is skipped here, and only here.
+MySQL/MariaDB, so this scenario takes a MariaDB database of its own rather than both databases.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 import uuid
-from typing import Any
+from typing import Any, Iterator
 
 import pytest
 import redis.asyncio as redis
@@ -35,6 +35,7 @@ from tests.support.server import (
     TEST_PASSWORD,
     assert_error,
     bearer,
+    mysql_database,
     test_config,
 )
 from tests.support.tcpproxy import TcpProxy
@@ -132,9 +133,16 @@ async def one_device_online_each(fakewa: Any, samples: list[int]) -> None:
         await asyncio.sleep(0.1)
 
 
-async def test_sessions_spread_fail_over_hand_off_and_fence(fakewa, tmp_path, db_url):
-    if db_url.startswith("sqlite"):
-        pytest.skip("a cluster shares one database between processes: MySQL/MariaDB only (see the docstring)")
+@pytest.fixture
+def mysql_url() -> Iterator[str]:
+    """A fresh MariaDB database: a cluster's nodes share one database, which SQLite (a file one
+    process opens) cannot be, so this scenario runs on MariaDB only."""
+    with mysql_database() as url:
+        yield url
+
+
+async def test_sessions_spread_fail_over_hand_off_and_fence(fakewa, tmp_path, mysql_url):
+    db_url = mysql_url
     prefix = f"wamulti-test-{uuid.uuid4().hex[:8]}:"
     key = Fernet.generate_key().decode()
     proxy = await TcpProxy("127.0.0.1", 6379).start()
