@@ -39,7 +39,7 @@ from tests.support.server import (
     test_config,
 )
 from tests.support.tcpproxy import TcpProxy
-from tests.support.whatsapp import link, shown_qr, wa_config
+from tests.support.whatsapp import link, shown_qr, wa_config, wait_for
 from tests.support.ws import Client
 
 pytestmark = pytest.mark.slow
@@ -81,16 +81,6 @@ class Cluster:
         return await node.client.get(f"/api/whatsapp/status/{user_id}", headers=bearer(token))
 
 
-async def wait_until(predicate: Any, timeout: float, what: str, interval: float = 0.1) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = await predicate()
-        if result:
-            return result
-        await asyncio.sleep(interval)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 async def back_connected(cluster: Cluster, node: Node, token: str, user_id: int, seen: list[str],
                          refusals: list[Any], timeout: float = 60) -> str:
     """Poll the session's status through ``node`` until CONNECTED on a live node; keep every state
@@ -107,7 +97,7 @@ async def back_connected(cluster: Cluster, node: Node, token: str, user_id: int,
         owner = await cluster.owner(user_id)
         return owner if state == "CONNECTED" and owner and cluster.nodes[owner].alive() else None
 
-    return await wait_until(connected, timeout, f"session {user_id} CONNECTED again", 0.05)
+    return await wait_for(connected, timeout, message=f"session {user_id} CONNECTED again")
 
 
 async def stored_once(node: Node, token: str, user_id: int, body: str) -> None:
@@ -119,7 +109,7 @@ async def stored_once(node: Node, token: str, user_id: int, body: str) -> None:
         assert response.status_code == 200, response.text
         return sum(1 for m in response.json()["items"] if m["body"] == body)
 
-    await wait_until(count, 30, f"message {body!r} stored")
+    await wait_for(count, 30, interval=0.1, message=f"message {body!r} stored")
     await asyncio.sleep(1.0)  # a second copy would come right behind the first
     assert await count() == 1
 
@@ -158,7 +148,7 @@ async def test_sessions_spread_fail_over_hand_off_and_fence(fakewa, tmp_path, my
     try:
         await asyncio.gather(*(n.start() for n in nodes.values()))
         n1, n2, n3 = nodes["n1"], nodes["n2"], nodes["n3"]
-        await wait_until(lambda: _node_count(n1, cluster), 20, "three nodes announced")
+        await wait_for(lambda: _node_count(n1, cluster), 20, interval=0.1, message="three nodes announced")
         admin = await _admin(n1)
 
         # -- placement: four starts, sent to whichever node, spread within max_sessions 2 -----------
@@ -203,7 +193,7 @@ async def test_sessions_spread_fail_over_hand_off_and_fence(fakewa, tmp_path, my
         assert refused.status_code == 403  # forwarded or not, another user's session stays theirs
 
         # Every login is in the database before a node dies.
-        await wait_until(lambda: _snapshots(direct, db_url, [u["id"] for _, u, _ in users]), 30, "four snapshots")
+        await wait_for(lambda: _snapshots(direct, db_url, [u["id"] for _, u, _ in users]), 30, interval=0.1, message="four snapshots")
 
         # -- SIGKILL of a node holding sessions: they come back elsewhere, no QR, nothing lost ------
         victim = max((n1, n2), key=lambda n: loads.get(n.id, 0))
@@ -235,18 +225,18 @@ async def test_sessions_spread_fail_over_hand_off_and_fence(fakewa, tmp_path, my
 
         # -- the dead node comes back; SIGTERM of another hands its sessions over at once -----------
         await victim.start()
-        await wait_until(lambda: _node_count(n3, cluster), 20, "three nodes announced again")
+        await wait_for(lambda: _node_count(n3, cluster), 20, interval=0.1, message="three nodes announced again")
         handoff = await drain(cluster, fakewa, survivor, victim, users)
         print(f"handoff after SIGTERM: {handoff:.1f}s")
 
         # -- a rolling restart of the other nodes, one at a time: no QR, nothing lost --------------
         await survivor.start()
         for leaving, via in ((n3, n1), (victim, n3)):  # every node restarted once; n3 ends with sessions
-            await wait_until(lambda: _node_count(n1, cluster), 20, "three nodes announced")
+            await wait_for(lambda: _node_count(n1, cluster), 20, interval=0.1, message="three nodes announced")
             seconds = await drain(cluster, fakewa, leaving, via, users)
             print(f"rolling restart: {leaving.id} handed over in {seconds:.1f}s")
             await leaving.start()
-        await wait_until(lambda: _node_count(n1, cluster), 20, "three nodes announced")
+        await wait_for(lambda: _node_count(n1, cluster), 20, interval=0.1, message="three nodes announced")
 
         # -- n3 cut off from Redis: its browsers close before its leases can expire -----------------
         fenced = {u["id"]: p for _, u, p in users if await cluster.owner(u["id"]) == "n3"}
@@ -264,7 +254,7 @@ async def test_sessions_spread_fail_over_hand_off_and_fence(fakewa, tmp_path, my
                     expired_first.append(uid)
             return online == 0
 
-        await wait_until(all_offline, TIMINGS["lease_ttl"] + 10, "n3's browsers closed", 0.05)
+        await wait_for(all_offline, TIMINGS["lease_ttl"] + 10, message="n3's browsers closed")
         assert not expired_first, f"leases expired before n3 closed the browsers of {expired_first}"
         assert all([await direct.pttl(f"{prefix}lease:{uid}") > 0 for uid in fenced])
         assert samples and max(samples) == 1, "a phone had two pages online at once"
@@ -401,8 +391,8 @@ async def test_a_stale_owner_closes_its_browser_and_its_writes_are_refused(make_
         token, user = await server.register()
         uid = user["id"]
         await link(server, fakewa, token, uid, "79990000121", "Stale")
-        await wait_until(lambda: server.app.db.fetch_value(
-            "SELECT COUNT(*) FROM wa_session_snapshots WHERE user_id = ?", (uid,)), 20, "the login snapshot")
+        await wait_for(lambda: server.app.db.fetch_value(
+            "SELECT COUNT(*) FROM wa_session_snapshots WHERE user_id = ?", (uid,)), 20, interval=0.1, message="the login snapshot")
         snapshot = await server.app.db.fetch_one("SELECT version, epoch FROM wa_session_snapshots WHERE user_id = ?", (uid,))
         lease = await direct.get(f"{prefix}lease:{uid}")
         assert lease == f"solo {snapshot['epoch']}"
@@ -413,7 +403,7 @@ async def test_a_stale_owner_closes_its_browser_and_its_writes_are_refused(make_
         async def offline() -> bool:
             return not (await fakewa.phone("79990000121"))["devices"][0]["online"]
 
-        await wait_until(offline, 10, "the stale owner's browser closed")
+        await wait_for(offline, 10, interval=0.1, message="the stale owner's browser closed")
         await asyncio.sleep(1.0)  # what the stale owner might still write
         row = await server.app.db.fetch_one("SELECT state, epoch FROM wa_sessions WHERE user_id = ?", (uid,))
         assert (row["state"], int(row["epoch"])) == ("CONNECTED", newer)
