@@ -19,13 +19,9 @@ from server.users import COLUMNS, get_user
 LAST_ADMIN = "This is the last administrator: make another user an administrator first."
 
 
-def _for_update(tx: Queries) -> str:
-    return " FOR UPDATE" if tx.dialect == "mysql" else ""
-
-
 async def _lock_admins_and_user(tx: Queries, user_id: int) -> tuple[int, dict[str, Any]]:
-    admins = await tx.fetch_all(f"SELECT id FROM users WHERE role = 'admin' ORDER BY id{_for_update(tx)}")
-    user = await tx.fetch_one(f"SELECT {COLUMNS} FROM users WHERE id = ?{_for_update(tx)}", (user_id,))
+    admins = await tx.fetch_all(f"SELECT id FROM users WHERE role = 'admin' ORDER BY id{tx.for_update}")
+    user = await tx.fetch_one(f"SELECT {COLUMNS} FROM users WHERE id = ?{tx.for_update}", (user_id,))
     if user is None:
         raise NotFound("No such user.")
     return len(admins), user

@@ -53,8 +53,7 @@ async def create_key(
         new = keys.generate()
         try:
             async with db.transaction() as tx:
-                lock = " FOR UPDATE" if tx.dialect == "mysql" else ""
-                user = await tx.fetch_one(f"SELECT role, token_version FROM users WHERE id = ?{lock}", (user_id,))
+                user = await tx.fetch_one(f"SELECT role, token_version FROM users WHERE id = ?{tx.for_update}", (user_id,))
                 if user is None:
                     raise NotFound("No such user.")
                 held = int(await tx.fetch_value("SELECT COUNT(*) AS n FROM api_keys WHERE user_id = ?", (user_id,)))

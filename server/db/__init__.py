@@ -76,6 +76,12 @@ class Queries(abc.ABC):
 
     dialect: str = ""
 
+    @property
+    def for_update(self) -> str:
+        """`` FOR UPDATE`` on MySQL, to end a SELECT that locks the rows it reads until the
+        transaction ends; nothing on SQLite, which runs one writing transaction at a time."""
+        return " FOR UPDATE" if self.dialect == "mysql" else ""
+
     async def upsert(
         self,
         table: str,

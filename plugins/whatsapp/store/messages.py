@@ -151,8 +151,8 @@ async def lock_message(db: Queries, user_id: int, wa_id: str) -> None:
     in REPEATABLE READ would see the row as it was when this transaction first read, and an
     edit stored twice at once (the page's event and the REST call) would publish the old text.
     SQLite runs one writer at a time already."""
-    if db.dialect == "mysql":
-        await db.fetch_one("SELECT id FROM messages WHERE user_id = ? AND wa_id = ? FOR UPDATE", (user_id, wa_id))
+    if db.for_update:
+        await db.fetch_one(f"SELECT id FROM messages WHERE user_id = ? AND wa_id = ?{db.for_update}", (user_id, wa_id))
 
 
 async def get_message(db: Queries, user_id: int, wa_id: str) -> dict[str, Any] | None:
