@@ -50,8 +50,7 @@ async def create_rule(db: Any, user_id: int, rule: dict[str, Any], *, max_per_us
     locked while counting (MySQL; SQLite serialises transactions), so two requests at once cannot
     both take the last place."""
     async with db.transaction() as tx:
-        lock = " FOR UPDATE" if tx.dialect == "mysql" else ""
-        if await tx.fetch_one(f"SELECT id FROM users WHERE id = ?{lock}", (user_id,)) is None:
+        if await tx.fetch_one(f"SELECT id FROM users WHERE id = ?{tx.for_update}", (user_id,)) is None:
             raise NotFound("No such user.")
         held = int(await tx.fetch_value("SELECT COUNT(*) AS n FROM autoreply_rules WHERE user_id = ?", (user_id,)))
         if held >= max_per_user:
