@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from typing import Any
 
 import pytest
 
@@ -46,6 +47,43 @@ WATCH_STATES = """() => {
     if (window.__states[window.__states.length - 1] !== state) window.__states.push(state);
   }).observe(panel, { attributes: true, attributeFilter: ['data-state'] });
 }"""
+
+
+WATCH_BANNER = """() => {
+  window.__bannerShown = 0;
+  const banner = document.getElementById('banner');
+  new MutationObserver(() => { if (!banner.hidden) window.__bannerShown += 1; })
+    .observe(banner, { attributes: true, attributeFilter: ['hidden'] });
+}"""
+
+
+async def drop_socket_then_go_offline(ui: UI, hub: Any, uid: int) -> None:
+    """Close the user's socket from the server, and once the page has seen it close, take the
+    page offline before it reconnects.
+
+    The order matters: Chromium's offline emulation holds the frames of a socket already open
+    (the server's close frame included) until the page is back online, so the close must reach
+    the page first. The page retries after half a second; on a busy machine that retry can get in
+    before the emulation takes hold, and then the new socket is dropped the same way."""
+    for _ in range(5):
+        open_now = [s for s in list(hub.sockets) if s.target_user_id == uid]
+        assert len(open_now) == 1, open_now
+        dropped = open_now[0]
+        shown = await ui.page.evaluate("() => window.__bannerShown")
+        dropped.close(1012, "server restart")
+        await ui.until("(n) => window.__bannerShown > n", shown, what="the page to see its socket closed")
+        await ui.page.setOfflineMode(True)
+        await ui.until("() => fetch('/api/health').then(() => false, () => true)", what="the page to be offline")
+
+        async def closed(socket: Any = dropped) -> bool:
+            return socket not in hub.sockets
+
+        await wait_for(closed, message="the server to finish closing the socket")
+        if not [s for s in list(hub.sockets) if s.target_user_id == uid]:
+            return
+        await ui.page.setOfflineMode(False)  # the retry won the race: let it through, then again
+        await ui.hidden("#banner")
+    raise AssertionError("the page reconnected before it went offline, five times")
 
 
 @pytest.fixture
@@ -221,16 +259,13 @@ async def test_link_whatsapp_chat_live_and_catch_up_after_a_dropped_socket(make_
     await bob.shot("nothing-of-alice")
     bob.assert_clean()
 
-    # -- The server drops Alice's socket. While the page cannot get back (offline, which keeps
-    # its open socket but stops new ones), a message arrives and is published to nobody.
+    # -- The server drops Alice's socket; the page shows it has lost the connection. While it
+    # cannot get back (offline), a message arrives and is published to nobody.
     await ui.click(CAROL_ROW)
     await ui.text_of(".messages-list", "Only for Alice")
     hub = server.app.state["websocket"]
-    await ui.page.setOfflineMode(True)
-    dropped = [s for s in list(hub.sockets) if s.target_user_id == uid]
-    assert len(dropped) == 1
-    for socket in dropped:
-        socket.close(1012, "server restart")
+    await ui.page.evaluate(WATCH_BANNER)
+    await drop_socket_then_go_offline(ui, hub, uid)
     await ui.visible("#banner")
     await ui.text_of("#banner", "Reconnecting…")
     assert await ui.attr(".conn", "data-conn") == "reconnecting"
