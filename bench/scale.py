@@ -168,7 +168,8 @@ def statements(user_id: int, chat: str) -> dict[str, tuple[str, tuple[Any, ...]]
                         " LIMIT ? OFFSET ?", (user_id, 50, 0)),
         "chats: their last messages": (f"SELECT {COLUMNS} FROM messages WHERE user_id = ? AND wa_id IN ({marks})",
                                        (user_id, *ids)),
-        "messages: count": ("SELECT COUNT(*) FROM messages WHERE user_id = ? AND chat_id = ?", (user_id, chat)),
+        "messages: count": ("SELECT messages FROM chat_message_counts WHERE user_id = ? AND chat_id = ?", (user_id, chat)),
+        "messages: count by COUNT(*)": ("SELECT COUNT(*) FROM messages WHERE user_id = ? AND chat_id = ?", (user_id, chat)),
         "messages: page": (f"SELECT {COLUMNS} FROM messages WHERE user_id = ? AND chat_id = ?"
                            " ORDER BY timestamp DESC, id DESC LIMIT ? OFFSET ?", (user_id, chat, 50, 0)),
         "messages: reactions": ("SELECT message_id, sender, emoji, from_me, timestamp FROM message_reactions"

@@ -73,6 +73,31 @@ async def test_fifty_messages_one_chat_per_person_and_placeholders_that_get_thei
     row = (await server.client.get(f"/api/whatsapp/messages/{uid}/{stored['id']}", headers=bearer(token))).json()
     assert (row["type"], row["caption"], row["media"]["mimetype"]) == ("image", "the receipt", "image/png")
 
+    # A page's total is the chat's kept count (migration 0007): every stored message counted once,
+    # those moved from the LID chat included; with ?before= only the older ones; one less after a delete.
+    async def total(**params: Any) -> int:
+        answer = await server.client.get(f"/api/whatsapp/chats/{uid}/{BOB_CHAT}/messages",
+                                         params={"limit": 5, **params}, headers=bearer(token))
+        assert answer.status_code == 200, answer.text
+        assert len(answer.json()["items"]) <= 5
+        return answer.json()["total"]
+
+    async def every_message() -> list[dict]:
+        answer = await server.client.get(f"/api/whatsapp/chats/{uid}/{BOB_CHAT}/messages", params={"limit": 200},
+                                         headers=bearer(token))
+        return answer.json()["items"]
+
+    everything = await every_message()
+    assert len(everything) == 51 and await total() == 51
+    stamps = sorted(m["timestamp"] for m in everything)
+    for before in sorted(set(stamps)):  # the simulator may deliver all of them within a second
+        assert await total(before=before) == sum(1 for s in stamps if s < before)
+    assert await total(before="2100-01-01T00:00:00Z") == 51
+    gone = await server.client.delete(f"/api/whatsapp/messages/{uid}/{everything[-1]['id']}", params={"for": "me"},
+                                      headers=bearer(token))
+    assert gone.status_code == 204, gone.text
+    assert await total() == 50 == len(await every_message())
+
 
 async def test_a_session_nobody_links_stops_and_frees_its_place(make_server, fakewa):
     server = await make_server(**wa_config(fakewa, max_sessions=1, link_timeout=5))

@@ -27,7 +27,7 @@ TEST_PASSWORD = "correct horse battery"
 BUILTIN_MIGRATIONS = [
     "core/0001_initial.sql", "core/0002_canonical_usernames.sql", "catalog/0001_products.sql",
     "articles/0001_articles.sql", "whatsapp/0001_sessions_chats_messages.sql", "whatsapp/0002_rich_messages.sql",
-    "whatsapp/0003_media.sql", "whatsapp/0004_lids_contacts.sql", "whatsapp/0005_search.sql", "whatsapp/0006_cluster.sql", "apikeys/0001_api_keys.sql",
+    "whatsapp/0003_media.sql", "whatsapp/0004_lids_contacts.sql", "whatsapp/0005_search.sql", "whatsapp/0006_cluster.sql", "whatsapp/0007_message_counts.sql", "apikeys/0001_api_keys.sql",
     "orders/0001_orders_points.sql", "webhooks/0001_webhooks.sql",
 ]
 

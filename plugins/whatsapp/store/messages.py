@@ -171,13 +171,30 @@ async def list_messages(
     if before is not None:
         where += " AND timestamp < ?"
         params.append(before)
-    total = await db.fetch_value(f"SELECT COUNT(*) FROM messages WHERE {where}", params)
+    total = await count_messages(db, user_id, chat_id, before)
     rows = await db.fetch_all(
         f"SELECT {COLUMNS} FROM messages WHERE {where} ORDER BY timestamp DESC, id DESC LIMIT ? OFFSET ?",
         (*params, limit, offset),
     )
     reactions = await reactions_of(db, user_id, [r["wa_id"] for r in rows])
     return [api_message(row_message(r), reactions.get(r["wa_id"])) for r in rows], int(total)
+
+
+async def count_messages(db: Queries, user_id: int, chat_id: str, before: int | None) -> int:
+    """How many messages the chat holds (older than ``before``, when given).
+
+    The chat's count is kept by triggers (``chat_message_counts``, migration 0007), so this costs
+    the same for ten messages as for a million. Older than ``before`` is that count less the
+    messages from ``before`` on: a client paging back from the newest counts only what it has
+    paged through already."""
+    total = await db.fetch_value(
+        "SELECT messages FROM chat_message_counts WHERE user_id = ? AND chat_id = ?", (user_id, chat_id))
+    total = int(total or 0)
+    if before is not None:
+        newer = await db.fetch_value(
+            "SELECT COUNT(*) FROM messages WHERE user_id = ? AND chat_id = ? AND timestamp >= ?", (user_id, chat_id, before))
+        total -= int(newer or 0)
+    return max(total, 0)
 
 
 # -- what happens to a message after it was sent ------------------------------------------------
