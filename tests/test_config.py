@@ -59,6 +59,8 @@ def test_environment_overrides_any_key():
         ({"auth": {"jwt_secret": "short"}}, "auth.jwt_secret"),
         ({"plugins": ["auth", "nosuchplugin"]}, "plugins"),
         ({"mystery": {"a": 1}}, "mystery"),
+        ({"whatsapp": {"chromium_args": ["--remote-debugging-port=9222"]}}, "whatsapp.chromium_args"),
+        ({"whatsapp": {"chromium_args": ["no-dashes"]}}, "whatsapp.chromium_args"),
     ],
 )
 def test_a_wrong_value_is_one_line_naming_the_key(overrides, key):

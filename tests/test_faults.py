@@ -273,7 +273,9 @@ async def test_messages_during_restarts_are_stored_once_each_and_reach_the_socke
 
 # -- Chromium killed under a connected session ----------------------------------------------------------
 async def test_a_killed_browser_or_renderer_fails_then_reconnects_without_a_qr(make_server, fakewa, tmp_path, clients):
-    server = await make_server(**wa_config(fakewa))
+    # An operator's flags (whatsapp.chromium_args) reach the browser, features merged with ours.
+    server = await make_server(**wa_config(fakewa, chromium_args=["--renderer-process-limit=4",
+                                                                  "--disable-features=Translate"]))
     token, user = await server.register("crashy")
     uid, phone = user["id"], "79990000811"
     profile = tmp_path / "data" / "sessions" / str(uid)
@@ -286,6 +288,10 @@ async def test_a_killed_browser_or_renderer_fails_then_reconnects_without_a_qr(m
         before = profile_processes(profile)
         mains = browser_mains(profile)
         assert len(mains) == 1, mains
+        flags = Path(f"/proc/{mains[0]}/cmdline").read_bytes().split(b"\0")
+        assert b"--renderer-process-limit=4" in flags
+        disabled = [f for f in flags if f.startswith(b"--disable-features=")]
+        assert len(disabled) == 1 and {b"Translate", b"WebUIOmniboxPopup"} <= set(disabled[0].split(b"=", 1)[1].split(b","))
         if victim == "browser":
             targets = mains
         else:

@@ -16,6 +16,11 @@ def has_a_word(value: str) -> None:
         raise ValidationError("Needs at least one letter or digit.")
 
 
+def _not_remote_debugging(flag: str) -> None:
+    if flag.startswith("--remote-debugging-"):  # a DevTools port would let any local process into the page
+        raise ValidationError("Sessions are driven over a private pipe: --remote-debugging-* flags are not allowed.")
+
+
 class SendRateSchema(Schema):
     per_minute = fields.Float(load_default=20.0, validate=validate.Range(min=0.01))
     burst = fields.Integer(load_default=5, validate=validate.Range(min=1))
@@ -44,6 +49,13 @@ class WhatsAppConfigSchema(Schema):
     max_restarts = fields.Integer(load_default=5, validate=validate.Range(min=0))
     restore_on_boot = fields.Boolean(load_default=True)
     headless = fields.Boolean(load_default=True)
+    chromium_args = fields.List(
+        fields.String(validate=[validate.Length(min=3, max=500), validate.Regexp(r"^--[a-z0-9]",
+                      error="A Chromium flag starts with -- and a lowercase letter or digit."), _not_remote_debugging]),
+        load_default=list, validate=validate.Length(max=50), metadata={
+            "description": "Flags added to every session's Chromium (docs/benchmarks.md measures some); "
+                           "--enable-features and --disable-features lists are merged with the server's own. "
+                           "--remote-debugging-* flags are refused: sessions are driven over a private pipe."})
     send_rate = fields.Nested(SendRateSchema, load_default=lambda: SendRateSchema().load({}))
     send_queue = fields.Integer(load_default=50, validate=validate.Range(min=1, max=10_000), metadata={
         "description": "Messages waiting to leave one session, in order; past it a send gets 429."})

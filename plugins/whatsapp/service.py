@@ -54,6 +54,7 @@ def manager_settings(app: Any) -> ManagerSettings:
         restart_backoff=(cfg["restart_backoff_initial"], cfg["restart_backoff_max"]),
         max_restarts=cfg["max_restarts"],
         headless=cfg["headless"],
+        extra_args=tuple(cfg["chromium_args"]),
         link_timeout=cfg["link_timeout"],
     )
 
