@@ -214,6 +214,33 @@ async def test_a_late_copy_of_a_message_never_undoes_its_edit_or_its_revoke(make
     assert await server.app.db.fetch_value("SELECT body FROM messages WHERE wa_id = ?", (edited["id"],)) == "body 1, edited twice"
 
 
+async def test_the_same_reaction_stored_at_once_from_several_sides_makes_one_frame(make_server, clients):
+    """A reaction reported several times at once (the REST call's answer, the page's event, a
+    replay) with the webhooks plugin's outbox on, so that each is a transaction of its own: each
+    waits for the one before and sees it, so one row and one ``message.reaction`` frame."""
+    server = await make_server()
+    assert server.app.plugins.hook.whatsapp_event_stored.get_hookimpls(), "the outbox makes each event a transaction"
+    token, user = await server.register("reactedtwice")
+    uid = user["id"]
+    ingest = server.app.state["whatsapp"].ingest
+    socket = await connect(server, token)
+    clients.append(socket)
+    await socket.next_of("hello")
+    msg = wa_msg(1)
+    await ingest(str(uid), "message", msg)
+    reaction = {"msgId": msg["id"], "chatId": msg["chatId"], "sender": "79990000700@c.us", "emoji": "👍",
+                "fromMe": True, "timestamp": msg["timestamp"] + 5}
+    await asyncio.gather(*(ingest(str(uid), "reaction", dict(reaction)) for _ in range(6)))
+
+    socket.send({"type": "ping", "ref": "end"})
+    frames = []
+    while (frame := await socket.next()) and frame["type"] != "reply":
+        frames.append(frame)
+    assert [f["data"]["emoji"] for f in frames if f["type"] == "message.reaction"] == ["👍"], frames
+    assert await server.app.db.fetch_value(
+        "SELECT COUNT(*) FROM message_reactions WHERE user_id = ? AND message_id = ?", (uid, msg["id"])) == 1
+
+
 async def test_messages_during_restarts_are_stored_once_each_and_reach_the_socket_once(make_server, fakewa, clients):
     """Real events: messages arrive while the session restarts again and again, so WhatsApp
     replays them in syncs and as late messages; the rows and the frames stay exact."""

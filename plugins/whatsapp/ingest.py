@@ -320,6 +320,9 @@ class Ingest:
         emoji = reaction.get("emoji") or ""
 
         async def work(q: Queries) -> list[Frame]:
+            # The same reaction stored twice at once (the REST call and the page's event): the
+            # second waits for the first and sees it, so one frame is published, not two.
+            await store.lock_message(q, user_id, reaction["msgId"])
             before = (await store.reactions_of(q, user_id, [reaction["msgId"]])).get(reaction["msgId"], [])
             if next((r["emoji"] for r in before if r["from"] == reaction["sender"]), "") == emoji:
                 return []
