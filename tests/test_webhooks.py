@@ -361,6 +361,28 @@ async def test_a_redirect_is_not_followed_and_a_silent_receiver_times_out(world)
         "SELECT COUNT(*) FROM webhook_deliveries WHERE endpoint_id IN (?, ?)", (moved["id"], silent["id"])) == 0
 
 
+async def test_an_answer_that_never_ends_is_read_only_up_to_the_cap(world):
+    """A receiver that answers 200 and then streams forever: the attempt is a success once the
+    status came, and the sender stops reading past ``max_response_bytes`` (64 KiB by default)
+    instead of running into its timeout."""
+    chatty = await world.endpoint("/endless", ["message"])
+    world.receiver.endless("/endless")
+    await world.fakewa.incoming(ME, "79990007720", "are you listening")
+
+    async def delivered() -> dict | None:
+        done = [d for d in await world.deliveries(chatty["id"]) if d["status"] == "delivered"]
+        return done[0] if done else None
+
+    delivery = await wait_for(delivered, timeout=30, message="the delivery to the endless receiver")
+    assert delivery["lastStatusCode"] == 200 and delivery["attempts"] == 1 and delivery["lastError"] is None
+    answered = world.receiver.at("/endless")
+    assert len(answered) == 1 and answered[0].status == 200
+    # The sender hung up after its 64 KiB: what left is what the kernel's buffers took meanwhile.
+    assert answered[0].sent < 64 * 1024 * 1024, answered[0].sent
+    deleted = await world.server.client.delete(f"/api/webhooks/{chatty['id']}", headers=world.auth)
+    assert deleted.status_code == 204
+
+
 # -- the server killed while deliveries wait ------------------------------------------------------------------
 async def test_deliveries_pending_when_the_server_is_killed_go_out_after_it_restarts_and_none_twice(world):
     folder = world.folder / "killed"

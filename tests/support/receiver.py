@@ -7,6 +7,8 @@ By default a path answers 200. ``answer(path, 500, 500)`` answers its next reque
 statuses, in turn, then the default again; ``always(path, status)`` changes the default (a 3xx
 comes with a ``Location``). ``hold(path)`` keeps its requests waiting, unanswered; ``drop(path)``
 closes their connections without an answer (their ``status`` stays None) and stops holding.
+``endless(path)`` answers 200 with a chunked body that never ends, until the sender hangs up
+(``sent`` counts the body's bytes that left, at most :data:`ENDLESS_BOUND`).
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from http import HTTPStatus
 from typing import Any, Callable
 
 MAX_HEAD = 64 * 1024
+ENDLESS_BOUND = 256 * 1024 * 1024  # an endless answer stops here if the sender reads on and on
 
 
 @dataclass
@@ -27,6 +30,7 @@ class Received:
     headers: dict[str, str]  # names in lower case
     body: bytes
     status: int | None = None  # what it was answered; None until then, or when it never was
+    sent: int = 0  # bytes of the answer's body that left
 
     @property
     def webhook_id(self) -> str | None:
@@ -52,6 +56,7 @@ class Receiver:
         self._scripts: dict[str, deque[int]] = {}
         self._defaults: dict[str, int] = {}
         self._holds: dict[str, _Hold] = {}
+        self._endless: set[str] = set()
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task] = set()
         self.port: int | None = None
@@ -82,6 +87,9 @@ class Receiver:
     def always(self, path: str, status: int) -> None:
         self._defaults[path] = status
 
+    def endless(self, path: str) -> None:
+        self._endless.add(path)
+
     def hold(self, path: str) -> None:
         self._holds[path] = _Hold()
 
@@ -105,6 +113,9 @@ class Receiver:
                 await hold.released.wait()
                 if hold.dropped:
                     return
+            if record.path in self._endless:
+                await self._answer_endlessly(record, writer)
+                return
             script = self._scripts.get(record.path)
             status = script.popleft() if script else self._defaults.get(record.path, 200)
             body = b"ok" if status < 300 else b"no"
@@ -122,6 +133,17 @@ class Receiver:
         finally:
             writer.close()
             self._connections.discard(task)
+
+    @staticmethod
+    async def _answer_endlessly(record: Received, writer: asyncio.StreamWriter) -> None:
+        record.status = 200
+        writer.write(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
+        chunk = b"x" * 65536
+        framed = b"%x\r\n%s\r\n" % (len(chunk), chunk)
+        while record.sent < ENDLESS_BOUND:
+            writer.write(framed)
+            await writer.drain()  # ConnectionError once the sender hung up
+            record.sent += len(chunk)
 
     @staticmethod
     async def _read(reader: asyncio.StreamReader) -> Received | None:
