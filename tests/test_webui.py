@@ -9,7 +9,7 @@ from pathlib import Path
 
 
 from clients import chat_id_of
-from tests.support.server import ROOT, TEST_PASSWORD, bearer
+from tests.support.server import ROOT, TEST_PASSWORD, assert_error, bearer
 from tests.support.webui import UI, artifact_prefix
 from tests.support.whatsapp import wa_config, wait_state
 
@@ -52,6 +52,18 @@ async def test_the_page_and_its_files_are_served_under_a_strict_policy(server, l
     scripts = re.findall(r"<script\b[^>]*>", html)
     assert scripts == ['<script type="module" src="/static/webui/app.js">'], "no inline script"
     assert "style=" not in html and "<style" not in html
+
+    # What shows before the scripts run is in the language the browser asks for first.
+    assert '<html lang="en">' in html and "Loading wamulti…" in html and "{" not in html
+    assert page.headers["Vary"] == "Accept-Language"
+    for asked, lang, loading in (("ru-RU,ru;q=0.9,en;q=0.8", "ru", "Загрузка wamulti…"),
+                                 ("de-DE, en;q=0.3, ru;q=0.7", "ru", "Загрузка wamulti…"),
+                                 ("ru;q=0.1, en", "en", "Loading wamulti…"), ("fr-FR", "en", "Loading wamulti…")):
+        localized = await server.client.get("/", headers={"Accept-Language": asked})
+        assert f'<html lang="{lang}">' in localized.text and loading in localized.text, asked
+        noscript = "Для работы wamulti включите JavaScript." if lang == "ru" else "wamulti needs JavaScript turned on."
+        assert f"<noscript><p class=\"boot\">{noscript}</p></noscript>" in localized.text, asked
+    assert_error(await server.client.get("/static/webui/index.html"), 404, "not_found")
 
     # Every module of the app, the style sheet and the icon, with types a browser accepts.
     modules = module_graph()

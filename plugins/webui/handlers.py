@@ -19,6 +19,7 @@ from typing import Any
 from tornado.web import StaticFileHandler
 
 from server import access, openapi
+from server.errors import ApiError
 from server.handlers import BaseHandler
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
@@ -53,6 +54,43 @@ def _page_headers(handler: BaseHandler) -> None:
     handler.set_header("Cache-Control", "no-cache")
 
 
+# What the page shows before its scripts run (or when they cannot), in the language the browser
+# asks for first; the app's catalogues (static/i18n/) take over once it starts.
+FIRST_PAINT = {
+    "en": {"skip": "Skip to content", "loading": "Loading wamulti…",
+           "noscript": "wamulti needs JavaScript turned on."},
+    "ru": {"skip": "Перейти к содержимому", "loading": "Загрузка wamulti…",
+           "noscript": "Для работы wamulti включите JavaScript."},
+}
+
+
+def preferred_language(accept_language: str | None) -> str:
+    """The first of the page's languages in an ``Accept-Language`` header, by its q-values
+    (RFC 9110, section 12.5.4); English when it names none of them."""
+    ranked = []
+    for position, item in enumerate((accept_language or "").split(",")):
+        tag, _, params = item.strip().partition(";")
+        quality = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        base = tag.strip().lower().split("-")[0]
+        if base in FIRST_PAINT and quality > 0:
+            ranked.append((-quality, position, base))
+    return min(ranked)[2] if ranked else "en"
+
+
+def index_page(language: str) -> bytes:
+    html = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
+    for key, text in {"lang": language, **FIRST_PAINT[language]}.items():
+        html = html.replace("{" + key + "}", text)
+    return html.encode("utf-8")
+
+
 class IndexHandler(BaseHandler):
     @access.public
     @openapi.doc(
@@ -64,7 +102,8 @@ class IndexHandler(BaseHandler):
     def get(self) -> None:
         _page_headers(self)
         self.set_header("Content-Type", "text/html; charset=UTF-8")
-        self.finish((STATIC_DIR / "index.html").read_bytes())
+        self.set_header("Vary", "Accept-Language")
+        self.finish(index_page(preferred_language(self.request.headers.get("Accept-Language"))))
 
 
 class AssetHandler(BaseHandler, StaticFileHandler):
@@ -86,6 +125,8 @@ class AssetHandler(BaseHandler, StaticFileHandler):
         tags=["webui"],
     )
     async def get(self, path: str, include_body: bool = True) -> None:
+        if path == "index.html":  # the page's template: `/` serves it, filled in
+            raise ApiError(404, f"No route for {self.request.path}.")
         await StaticFileHandler.get(self, path, include_body)
 
     @access.public
