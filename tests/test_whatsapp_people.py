@@ -64,6 +64,10 @@ async def test_fifty_messages_one_chat_per_person_and_placeholders_that_get_thei
         # A client may still name the chat by the LID it saw first.
         by_lid = await messages(server, token, uid, lid_wid(BOB))
         assert {m["id"] for m in by_lid} == {m["id"] for m in listed}
+        over_socket = await socket.command("messages.list", {"chatId": lid_wid(BOB), "limit": 200})
+        assert over_socket["ok"], over_socket
+        assert {m["id"] for m in over_socket["data"]["items"]} == {m["id"] for m in listed}
+        assert over_socket["data"]["total"] == 50
 
     picture = await fakewa.incoming(ALICE, BOB, caption="the receipt",
                                     media={"mimetype": "image/png", "data": b64(png_bytes(6, 6))})
