@@ -3,7 +3,8 @@
 The language comes from the browser's (navigator.languages) until the person picks one with the
 switch, which is remembered; every string is in a catalogue per language with the same keys
 (static/i18n/en.js and ru.js), none in the modules' code; dates and numbers are formatted by Intl
-for the language. The API's messages stay English: the page words known error codes itself.
+for the language. The API's messages stay English: the page words known error codes and field
+messages itself.
 """
 from __future__ import annotations
 
@@ -84,6 +85,17 @@ async def test_the_russian_ui_its_switch_and_the_locale_formats(make_server, lau
     await ui.click("a[href='#/register']")
     await ui.visible("#register-username")
     assert await ui.text(".auth-form button[type=submit]") == "Зарегистрироваться"
+    # The API's field messages are English; beside each field the page words them in Russian.
+    await ui.fill("#register-username", "ol")
+    await ui.fill("#register-password", "short")
+    await ui.fill("#register-email", "olga-at-example")
+    await ui.click(".auth-form button[type=submit]")
+    await ui.text_of(".field-error[data-field=username]", "От 3 до 32 латинских букв a-z, цифр, «_», «.» или «-».")
+    assert await ui.text(".field-error[data-field=password]") == "От 8 до 128 символов."
+    assert await ui.text(".field-error[data-field=email]") == "Это не адрес эл. почты."
+    assert await ui.attr("#register-username", "aria-invalid") == "true"
+    await ui.shot("register-errors-ru")
+    await ui.page.evaluate("() => { document.querySelector('#register-email').value = ''; }")
     await ui.register("olga", TEST_PASSWORD, full_name="Ольга")
     assert await ui.texts(".main-nav a") == ["Чаты", "Каталог", "Статьи", "Профиль"]
     await ui.text_of(".session-panel .state-badge", "Остановлен")

@@ -45,6 +45,50 @@ function byCode(code, error) {
   return words(args, detail);
 }
 
+// The API's field messages (docs/api.md: `fields` of a 422), each with what it names. In the
+// server's language they show as they came; in another, the catalogue's `apiFields` words them.
+// A message not listed here shows as the API wrote it.
+const FIELD_MESSAGES = [
+  ['required', /^Missing data for required field\.$/],
+  ['notNull', /^Field may not be null\.$/],
+  ['blank', /^May not be blank\.$/],
+  ['username', /^Use (\d+) to (\d+) letters a-z, digits, '_', '\.' or '-'\.$/],
+  ['characters', /^Use (\d+) to (\d+) characters\.$/],
+  ['lengthBetween', /^Length must be between (\d+) and (\d+)\.$/],
+  ['longerThan', /^Longer than (?:maximum length )?(\d+)(?: characters)?\.$/],
+  ['shorterThan', /^Shorter than minimum length (\d+)\.$/],
+  ['utf8Bytes', /^Use at most (\d+) bytes in UTF-8/],
+  ['email', /^Not a valid email address\.$/],
+  ['url', /^Not a valid (?:http\(s\) )?URL\.$/],
+  ['price', /^Not a valid price/],
+  ['priceDecimals', /^A price has at most two decimals\.$/],
+  ['priceRange', /^A price is 0 or more and less than (\d+)\.$/],
+  ['wholeNumber', /^Must be a whole number from (\d+) to (\d+)\.$/],
+  ['integer', /^Not a valid integer\.$/],
+  ['number', /^Not a valid number\.$/],
+  ['phone', /^A phone number, country code first/],
+  ['letterOrDigit', /^Needs at least one letter or digit\.$/],
+];
+
+/** One of the API's field messages in the page's language (see FIELD_MESSAGES). */
+export function describeFieldMessage(message) {
+  const text = String(message ?? '');
+  if (T.serverLanguage) return text;
+  for (const [key, pattern] of FIELD_MESSAGES) {
+    const match = pattern.exec(text);
+    if (match) {
+      const words = T.apiFields[key];
+      return typeof words === 'function' ? words(...match.slice(1).map((n) => formatNumber(Number(n)))) : words;
+    }
+  }
+  return text;
+}
+
+/** Every message of one field (a string or a list of them), in the page's language, as one text. */
+export function describeFieldMessages(messages) {
+  return [].concat(messages).map(describeFieldMessage).join(' ');
+}
+
 function plainWords(status, action) {
   if (status === 503) return TEXT.unavailable[action] || TEXT.unavailable.other;
   if (status === 502 || status === 504) return TEXT.upstream[action] || TEXT.upstream.other;

@@ -45,6 +45,28 @@ export default {
     sidebar: 'WhatsApp and chats',
   },
   dialog: { ok: 'OK', cancel: 'Cancel' },
+  // The API's field messages (errors.js, FIELD_MESSAGES), as the server words them.
+  apiFields: {
+    required: 'Missing data for required field.',
+    notNull: 'Field may not be null.',
+    blank: 'May not be blank.',
+    username: (min, max) => `Use ${min} to ${max} letters a-z, digits, '_', '.' or '-'.`,
+    characters: (min, max) => `Use ${min} to ${max} characters.`,
+    lengthBetween: (min, max) => `Length must be between ${min} and ${max}.`,
+    longerThan: (max) => `Longer than ${max} characters.`,
+    shorterThan: (min) => `Shorter than minimum length ${min}.`,
+    utf8Bytes: (max) => `Use at most ${max} bytes in UTF-8 (fewer characters outside ASCII).`,
+    email: 'Not a valid email address.',
+    url: 'Not a valid http(s) URL.',
+    price: 'Not a valid price: send a number such as 19.90.',
+    priceDecimals: 'A price has at most two decimals.',
+    priceRange: (max) => `A price is 0 or more and less than ${max}.`,
+    wholeNumber: (min, max) => `Must be a whole number from ${min} to ${max}.`,
+    integer: 'Not a valid integer.',
+    number: 'Not a valid number.',
+    phone: 'A phone number, country code first (like +7 999 123-45-67).',
+    letterOrDigit: 'Needs at least one letter or digit.',
+  },
   // Sentences for the API's error codes (its messages stay English); see errors.js.
   apiErrors: {
     always: {

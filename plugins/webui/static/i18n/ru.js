@@ -45,6 +45,28 @@ export default {
     sidebar: 'WhatsApp и чаты',
   },
   dialog: { ok: 'OK', cancel: 'Отмена' },
+  // Сообщения API о полях (errors.js, FIELD_MESSAGES).
+  apiFields: {
+    required: 'Заполните это поле.',
+    notNull: 'Заполните это поле.',
+    blank: 'Не может быть пустым.',
+    username: (min, max) => `От ${min} до ${max} латинских букв a-z, цифр, «_», «.» или «-».`,
+    characters: (min, max) => `От ${min} до ${max} символов.`,
+    lengthBetween: (min, max) => `Длина — от ${min} до ${max} символов.`,
+    longerThan: (max) => `Не длиннее ${max} символов.`,
+    shorterThan: (min) => `Не короче ${min} символов.`,
+    utf8Bytes: (max) => `Не больше ${max} байт в UTF-8 (символы не из ASCII занимают больше одного).`,
+    email: 'Это не адрес эл. почты.',
+    url: 'Это не ссылка http(s).',
+    price: 'Это не цена: введите число, например 19.90.',
+    priceDecimals: 'В цене не больше двух знаков после запятой.',
+    priceRange: (max) => `Цена — от 0 и меньше ${max}.`,
+    wholeNumber: (min, max) => `Целое число от ${min} до ${max}.`,
+    integer: 'Нужно целое число.',
+    number: 'Нужно число.',
+    phone: 'Номер телефона с кодом страны (например, +7 999 123-45-67).',
+    letterOrDigit: 'Нужна хотя бы одна буква или цифра.',
+  },
   apiErrors: {
     always: {
       insufficient_points: (e, raw) => `Недостаточно баллов: у пользователя ${e.points} ${points(raw.points)}, а баланс не может стать меньше 0.`,

@@ -2,7 +2,7 @@
 
 import { ApiError, api, auth } from '../api.js';
 import { h } from '../dom.js';
-import { describeError } from '../errors.js';
+import { describeError, describeFieldMessages } from '../errors.js';
 import { T } from '../i18n.js';
 import { languageSwitch } from './language.js';
 
@@ -102,7 +102,7 @@ function showErrors(form, formError, error) {
   const loose = [];
   for (const [name, messages] of Object.entries(fields)) {
     const slot = form.querySelector(`.field-error[data-field="${CSS.escape(name)}"]`);
-    const text = [].concat(messages).join(' ');
+    const text = describeFieldMessages(messages);
     if (slot) {
       slot.textContent = text;
       const input = form.elements[name];

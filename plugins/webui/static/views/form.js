@@ -3,6 +3,7 @@
 
 import { ApiError } from '../api.js';
 import { h } from '../dom.js';
+import { describeFieldMessages } from '../errors.js';
 
 /**
  * A labelled field. ``spec``: {name, label, type?, hint?, required?, autocomplete?, value?,
@@ -51,7 +52,7 @@ export function showErrors(form, formError, error, explain) {
   const loose = [];
   for (const [name, messages] of Object.entries(fields)) {
     const slot = form.querySelector(`.field-error[data-field="${CSS.escape(name)}"]`);
-    const text = [].concat(messages).join(' ');
+    const text = describeFieldMessages(messages);
     const input = form.elements[name];
     if (slot && input) {
       slot.textContent = text;

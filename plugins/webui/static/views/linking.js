@@ -4,7 +4,7 @@
 // the time it has left. New codes, their end and errors come as `session.code` frames.
 
 import { h, phoneOf, replaceChildren } from '../dom.js';
-import { describeCodeError } from '../errors.js';
+import { describeCodeError, describeFieldMessages } from '../errors.js';
 import { T } from '../i18n.js';
 
 // Every sentence this module may show a person: its part of the catalogue (i18n/en.js, ru.js).
@@ -193,7 +193,7 @@ export class LinkPane {
     } catch (error) {
       this.busy = false;
       const fieldErrors = error.fields && error.fields.phone;
-      this.show('phone', { error: fieldErrors ? [].concat(fieldErrors).join(' ') : this.live.explain(error, 'pair') });
+      this.show('phone', { error: fieldErrors ? describeFieldMessages(fieldErrors) : this.live.explain(error, 'pair') });
     }
   }
 
