@@ -77,7 +77,7 @@ class SendHandler(WhatsAppHandler):
         body=SendSchema,
         responses={201: MessageSchema},
         errors={**OTHER_USER_ERRORS,
-                409: "The session is not connected.", 429: "Over the session's send rate (see Retry-After)."},
+                409: "The session is not connected.", 429: "The session's send queue is full (whatsapp.send_queue); see Retry-After."},
         tags=["whatsapp"],
     )
     async def post(self, user_id: str) -> None:
