@@ -120,8 +120,9 @@ async def _next_frame(conn: WebSocketClientConnection, kind: str, timeout: float
     raise RuntimeError(f"no {kind} frame within {timeout:.0f}s")
 
 
-async def link(server: WamultiServer, sim_url: str, token: str, user_id: int, ws_url: str) -> WebSocketClientConnection:
-    """Start the user's session, scan its QR in the simulator, wait until its chats synced."""
+async def link(server: WamultiServer, sim_url: str, token: str, user_id: int, ws_url: str,
+               phone: str = PHONE) -> WebSocketClientConnection:
+    """Start the user's session, scan its QR in the simulator as ``phone``, wait until its chats synced."""
     first = await _open_socket(ws_url)
     conn = await server.connect()
     try:
@@ -131,7 +132,7 @@ async def link(server: WamultiServer, sim_url: str, token: str, user_id: int, ws
         host, port = sim.split(":")
         control = await HttpConnection.open(host, int(port))
         try:
-            scan = await control.request("POST", "/__sim/scan", body={"qr": qr, "phone": PHONE, "pushname": "Bench"})
+            scan = await control.request("POST", "/__sim/scan", body={"qr": qr, "phone": phone, "pushname": "Bench"})
         finally:
             control.close()
         expect(scan, 200, "scan the QR in the simulator")
@@ -142,8 +143,8 @@ async def link(server: WamultiServer, sim_url: str, token: str, user_id: int, ws
     return first
 
 
-async def _inject(sim: HttpConnection, tally: Tally, seq: int) -> None:
-    raw = build_request("POST", f"/__sim/phones/{PHONE}/incoming", f"{sim.host}:{sim.port}",
+async def _inject(sim: HttpConnection, tally: Tally, seq: int, phone: str = PHONE) -> None:
+    raw = build_request("POST", f"/__sim/phones/{phone}/incoming", f"{sim.host}:{sim.port}",
                         body={"from": FRIEND, "body": f"{tally.tag.decode()}{seq}"})
     tally.expect(seq)
     tally.sent[seq] = time.perf_counter()
@@ -257,6 +258,12 @@ async def run(ctx: Context) -> dict[str, Any]:
     out = {"how": HOW.format(paced="/".join(str(size["paced"][n]) for n in size["steps"]), burst=size["burst"],
                              queue=QUEUE_SIZE),
            "simulator": sim_settings, "queue_size": QUEUE_SIZE, "results": results}
-    if error:
-        out["error"] = error
+    # The scale of work on the event path: 1, 10 and 50 sessions with two sockets each, on a
+    # server of its own (bench/event_scale.py, which builds on this module).
+    from bench import event_scale
+
+    out["event_scale"] = await event_scale.run(ctx)
+    errors = [e for e in (error, out["event_scale"].get("error")) if e]
+    if errors:
+        out["error"] = "; ".join(errors)
     return out

@@ -104,6 +104,8 @@ def markdown(report: dict[str, Any]) -> str:
                              f"{_num(burst.get('server_cpu_us_per_message_frame'), 0)} | "
                              f"{_pct(cpu.get('server'))} / {_pct(cpu.get('server_waited'))} | {_pct(cpu.get('client'))} |")
             lines += ["", f"How: {fig.get('how', '')}", ""]
+        if fig.get("event_scale"):
+            lines += _event_scale(fig["event_scale"])
 
     if "sessions" in figs:
         fig = figs["sessions"]
@@ -163,6 +165,22 @@ def _scale(fig: dict[str, Any]) -> list[str]:
     for database, r in largest.items():
         for label, plan in r.get("plans", {}).items():
             lines.append(f"- {database}, {label}: " + "; ".join(f"`{step}`" for step in plan))
+    return [*lines, "", f"How: {fig.get('how', '')}", ""]
+
+
+def _event_scale(fig: dict[str, Any]) -> list[str]:
+    lines = ["### Scale of work: a `message` event as sessions are added", "", *_failed(fig)]
+    results = fig.get("results") or []
+    if results:
+        lines += ["| sessions linked | sockets | messages | server CPU µs per message | the same less idle "
+                  "| server idle share | browsers' CPU µs per message | p50 ms | p99 ms | server waited for a CPU |",
+                  "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for r in results:
+            lat = r["latency"]
+            lines.append(f"| {_num(r['sessions'])} | {_num(r['sockets'])} | {_num(r['messages'])} | "
+                         f"**{_num(r['server_cpu_us_per_message'], 0)}** | {_num(r['server_cpu_us_per_message_net'], 0)} | "
+                         f"{_pct(r['server_idle_share'])} | {_num(r['browsers_cpu_us_per_message'], 0)} | "
+                         f"{_num(lat.get('p50_ms'), 1)} | {_num(lat.get('p99_ms'), 1)} | {_pct(r['cpu'].get('server_waited'))} |")
     return [*lines, "", f"How: {fig.get('how', '')}", ""]
 
 

@@ -98,6 +98,13 @@ def test_quick_bench_measures_every_figure_with_sane_values(tmp_path: Path) -> N
         assert positive(r["burst"]["events_per_second"]), r
         assert r["burst"]["frames_delivered"] == r["sockets"] * r["burst"]["messages"], r
         assert r["closed"] == 0 and r["missing_frames"] == 0, r
+    events = figures["fanout"]["event_scale"]["results"]
+    assert [(r["sessions"], r["sockets"]) for r in events] == [(1, 2), (2, 4)]
+    for r in events:
+        assert r["missing_frames"] == 0 and r["closed"] == 0, r
+        assert positive(r["server_cpu_us_per_message"]) and positive(r["browsers_cpu_us_per_message"]), r
+        assert 0 <= r["server_cpu_us_per_message_net"] <= r["server_cpu_us_per_message"], r
+        check_distribution(r["latency"], "ms", f"event scale, {r['sessions']} sessions")
 
     sessions = figures["sessions"]
     step = sessions["results"][0]
@@ -114,7 +121,7 @@ def test_quick_bench_measures_every_figure_with_sane_values(tmp_path: Path) -> N
 
     table = (out / "latest.md").read_text()
     for heading in ("## 1. REST throughput", "## 2. Event loop health", "## 3. Websocket fan-out", "## 4. WhatsApp sessions",
-                    "## 5. Media"):
+                    "## 5. Media", "### Scale of work: a `message` event as sessions are added"):
         assert heading in table
     assert "failed" not in table
     assert not leftover_processes(report["workdir"]), "the bench left processes running"
