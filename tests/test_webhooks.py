@@ -367,7 +367,7 @@ async def test_an_answer_that_never_ends_is_read_only_up_to_the_cap(world):
     instead of running into its timeout."""
     chatty = await world.endpoint("/endless", ["message"])
     world.receiver.endless("/endless")
-    await world.fakewa.incoming(ME, "79990007720", "are you listening")
+    await world.fakewa.incoming(ME, "79990007730", "are you listening")
 
     async def delivered() -> dict | None:
         done = [d for d in await world.deliveries(chatty["id"]) if d["status"] == "delivered"]
