@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from server.whatsapp_api import whatsapp
 from tests.fakewa.addressing import lid_wid
 from tests.support.files import b64, png_bytes
 from tests.support.server import assert_error, bearer
@@ -68,6 +69,8 @@ async def test_fifty_messages_one_chat_per_person_and_placeholders_that_get_thei
         assert over_socket["ok"], over_socket
         assert {m["id"] for m in over_socket["data"]["items"]} == {m["id"] for m in listed}
         assert over_socket["data"]["total"] == 50
+        from_plugin = await whatsapp(server.app).messages(uid, lid_wid(BOB), limit=200)  # the plugin API too
+        assert {m["id"] for m in from_plugin} == {m["id"] for m in listed}
 
     picture = await fakewa.incoming(ALICE, BOB, caption="the receipt",
                                     media={"mimetype": "image/png", "data": b64(png_bytes(6, 6))})

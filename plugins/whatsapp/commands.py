@@ -11,7 +11,6 @@ from server.pagination import page
 from server.ws import read_command
 
 from plugins.whatsapp import store
-from plugins.whatsapp.store import people
 from plugins.whatsapp.params import parse_before
 from plugins.whatsapp.schemas import (
     ChatsQuerySchema,
@@ -83,9 +82,8 @@ async def messages_list(socket: Any, data: dict[str, Any]) -> dict[str, Any]:
         before = parse_before(args["before"])
     except ValueError as exc:
         raise ApiError(422, "Validation failed.", fields={"before": [str(exc)]}) from None
-    chat_id = await people.stored_chat_id(socket.app.db, socket.target_user_id, args["chat_id"])  # or its @lid
     items, total = await store.list_messages(
-        socket.app.db, socket.target_user_id, chat_id, args["limit"], args["offset"], before
+        socket.app.db, socket.target_user_id, args["chat_id"], args["limit"], args["offset"], before
     )
     return page(items, total, args)
 

@@ -138,7 +138,6 @@ class MessagesHandler(WhatsAppHandler):
             before = parse_before(args["before"])
         except ValueError as exc:
             raise ApiError(422, "Validation failed.", fields={"before": [str(exc)]}) from None
-        chat_id = await people.stored_chat_id(self.db, uid, chat_id)  # a client may name it by its @lid
         items, total = await store.list_messages(self.db, uid, chat_id, args["limit"], args["offset"], before)
         self.write_json(page(items, total, args))
 

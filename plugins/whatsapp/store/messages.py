@@ -13,6 +13,8 @@ from typing import Any, Iterable
 from server.db import Queries
 from server.timeutil import iso
 
+from plugins.whatsapp.store.people import stored_chat_id
+
 # The columns a message row is read with.
 COLUMNS = (
     "wa_id, chat_id, from_id, to_id, author, body, caption, type, from_me, ack, timestamp, quoted_id, quoted,"
@@ -167,6 +169,7 @@ async def get_message(db: Queries, user_id: int, wa_id: str) -> dict[str, Any] |
 async def list_messages(
     db: Queries, user_id: int, chat_id: str, limit: int, offset: int, before: int | None
 ) -> tuple[list[dict[str, Any]], int]:
+    chat_id = await stored_chat_id(db, user_id, chat_id)  # a caller may name the chat by its @lid
     where, params = "user_id = ? AND chat_id = ?", [user_id, chat_id]
     if before is not None:
         where += " AND timestamp < ?"
