@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from bench.common import HOST, Context, browser_processes, describe_error, register, start_simulator, start_wamulti
-from bench.fanout import Tally, _inject, link, open_sockets
+from bench.fanout import Tally, _inject, close_all, link, open_sockets
 from bench.load import CpuMeter, HttpConnection, WebSocketClient, summary_ms
 
 SOCKETS_PER_USER = 2
@@ -118,10 +118,7 @@ async def run(ctx: Context) -> dict[str, Any]:
     except Exception as exc:  # noqa: BLE001 - the steps measured so far are kept
         error = describe_error(exc)
     finally:
-        for client in sockets:
-            client.close()
-        await asyncio.sleep(0.2)
-        ctx.procs.stop(server.proc, timeout=90)
+        await close_all(ctx, sockets, server, timeout=90)
     bad = [(r["sessions"], r["missing_frames"], r["closed"]) for r in results if r["missing_frames"] or r["closed"]]
     if bad and error is None:
         error = f"frames went missing or sockets closed (sessions, missing frames, closed sockets): {bad}"

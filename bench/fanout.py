@@ -143,6 +143,14 @@ async def link(server: WamultiServer, sim_url: str, token: str, user_id: int, ws
     return first
 
 
+async def close_all(ctx: Context, sockets: list[WebSocketClient], server: WamultiServer, timeout: float) -> None:
+    """The end of a fan-out run: every client socket closed, then the server stopped."""
+    for client in sockets:
+        client.close()
+    await asyncio.sleep(0.2)
+    ctx.procs.stop(server.proc, timeout=timeout)
+
+
 async def _inject(sim: HttpConnection, tally: Tally, seq: int, phone: str = PHONE) -> None:
     raw = build_request("POST", f"/__sim/phones/{phone}/incoming", f"{sim.host}:{sim.port}",
                         body={"from": FRIEND, "body": f"{tally.tag.decode()}{seq}"})
@@ -247,10 +255,7 @@ async def run(ctx: Context) -> dict[str, Any]:
     except Exception as exc:  # noqa: BLE001 - the steps measured so far are kept
         error = describe_error(exc)
     finally:
-        for client in sockets:
-            client.close()
-        await asyncio.sleep(0.2)
-        ctx.procs.stop(server.proc, timeout=40)
+        await close_all(ctx, sockets, server, timeout=40)
     bad = [(r["sockets"], r["missing_frames"], r["closed"]) for r in results
            if r["missing_frames"] or r["latency"]["samples"] == 0]
     if bad and error is None:
