@@ -12,6 +12,7 @@ and ``Referrer-Policy: no-referrer`` tells its host nothing of the page).
 """
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 from typing import Any
@@ -84,7 +85,9 @@ def preferred_language(accept_language: str | None) -> str:
     return min(ranked)[2] if ranked else "en"
 
 
+@functools.lru_cache(maxsize=len(FIRST_PAINT))
 def index_page(language: str) -> bytes:
+    """The page for ``language``, read and filled in once per process."""
     html = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
     for key, text in {"lang": language, **FIRST_PAINT[language]}.items():
         html = html.replace("{" + key + "}", text)
